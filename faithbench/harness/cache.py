@@ -1,0 +1,79 @@
+"""Response cache: SQLite, keyed by what answered (backend identity), the prompt and the generation
+config. A rerun of the same evaluation makes no model calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("FAITHBENCH_CACHE_DIR") or Path.home() / ".cache" / "faithbench")
+
+
+class ResponseCache:
+    """One SQLite file (default `$FAITHBENCH_CACHE_DIR/responses.sqlite`, or `$FAITHBENCH_RESPONSES_DB`)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        default = os.environ.get("FAITHBENCH_RESPONSES_DB") or cache_root() / "responses.sqlite"
+        self.path = Path(path if path is not None else default)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, completion TEXT NOT NULL)")
+        self._db.commit()
+
+    @staticmethod
+    def key(identity: str, request: Request, config: GenerationConfig) -> str:
+        payload = {"identity": identity, "prompt": request.prompt.model_dump(), "config": config.model_dump()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def get(self, key: str) -> Completion | None:
+        row = self._db.execute("SELECT completion FROM responses WHERE key = ?", (key,)).fetchone()
+        return Completion.model_validate_json(row[0]) if row else None
+
+    def put_many(self, items: list[tuple[str, Completion]]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO responses (key, completion) VALUES (?, ?)",
+            [(k, c.model_dump_json()) for k, c in items],
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CachedBackend:
+    """Wraps a backend: hits come from the cache, only misses reach the model."""
+
+    def __init__(self, backend: Backend, cache: ResponseCache) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def identity(self) -> str:
+        return self.backend.identity
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+    def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
+        keys = [self.cache.key(self.identity, r, config) for r in requests]
+        found = [self.cache.get(k) for k in keys]
+        missing = [i for i, c in enumerate(found) if c is None]
+        self.hits += len(requests) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = self.backend.generate([requests[i] for i in missing], config)
+            self.cache.put_many([(keys[i], c) for i, c in zip(missing, fresh, strict=True)])
+            for i, completion in zip(missing, fresh, strict=True):
+                found[i] = completion
+        return [c for c in found if c is not None]

@@ -1,0 +1,194 @@
+"""Run a task through a model into a run directory; resume where a previous run stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Literal
+
+from tqdm import tqdm
+
+from faithbench.errors import FaithbenchError
+from faithbench.harness.backends import Backend, GenerationConfig, Request, load_backend
+from faithbench.harness.backends.predictions import PredictionsBackend
+from faithbench.harness.cache import CachedBackend, ResponseCache
+from faithbench.harness.schema import RunInfo, Summary
+from faithbench.harness.scoring import (
+    apply_metrics,
+    completion_of,
+    resolve_metrics,
+    score_sample,
+    summarize_records,
+)
+from faithbench.harness.store import RunDir
+from faithbench.registry import RegistryError
+from faithbench.tasks.parse import parse_completion
+from faithbench.tasks.registry import TASKS, Task
+
+
+@dataclass
+class EvalConfig:
+    """Everything `faithbench eval` takes. Defaults are what a bare `faithbench eval` runs."""
+
+    model: str = "smollm2"
+    task: str = "gsm8k"
+    out: Path | None = None  # default: runs/<task>-<model>-<timestamp>
+    limit: int | None = None  # first N items of the split (lm-eval's --limit semantics)
+    seed: int = 0
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    batch_size: int = 8
+    num_fewshot: int | None = None  # None: the task's default
+    metrics: list[str] | None = None  # None: every rule-based metric
+    data_dir: str | None = None
+    use_cache: bool = True
+    progress: bool = True
+    extra_stop: list[str] = field(default_factory=list)
+
+
+def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
+    task = _task(config.task)
+    metrics = resolve_metrics(config.metrics)
+    num_fewshot = task.default_num_fewshot if config.num_fewshot is None else config.num_fewshot
+    if num_fewshot and task.style != "fewshot":
+        raise FaithbenchError(f"task {task.name!r} is a zero-shot chat task; use gsm8k-fewshot for exemplars")
+    if config.limit is not None and config.limit < 1:
+        raise FaithbenchError("--limit must be at least 1")
+    backend = backend or load_backend(config.model, batch_size=config.batch_size)
+
+    items, data = task.load(config.data_dir)
+    if isinstance(backend, PredictionsBackend):
+        backend.check_ids({i.id for i in items}, task.name)
+        wanted = set(backend.ids)
+        items = [i for i in items if i.id in wanted]
+    items = items[: config.limit]
+    exemplars = task.fewshot_rows(num_fewshot, config.data_dir)
+
+    generation = GenerationConfig(
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        seed=config.seed,
+        stop=(*task.stop, *config.extra_stop),
+    )
+    now = _now()
+    info = RunInfo(
+        faithbench_version=_version("faithbench"),
+        created_at=now,
+        updated_at=now,
+        status="running",
+        task=task.name,
+        model=config.model,
+        model_identity=backend.identity,
+        generation=generation,
+        num_fewshot=num_fewshot,
+        limit=config.limit,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        metrics=[m.name for m in metrics],
+        data=data,
+        n_items=len(items),
+        versions={p: _version(p) for p in ("python", "torch", "transformers", "datasets", "pydantic")},
+        git_hash=_git_hash(),
+    )
+    run = RunDir(config.out or _default_out(task.name, config.model))
+    if run.exists():
+        old = run.read_info()
+        if diffs := old.same_experiment(info):
+            raise FaithbenchError(
+                f"{run.path} holds a run with different {', '.join(diffs)}; "
+                "use another --out (or `faithbench score` to change metrics)"
+            )
+        info = info.model_copy(update={"created_at": old.created_at})
+    run.write_info(info)
+
+    done = {r.id for r in run.read_samples()}
+    pending = [i for i in items if i.id not in done]
+    prompts = {i.id: task.prompt(i, exemplars) for i in pending}
+    # Similar lengths in one batch waste less padding; the backend sorts within a call as well.
+    pending.sort(key=lambda i: len(prompts[i.id].display))
+    cache = ResponseCache() if config.use_cache and backend.cacheable else None
+    model: Backend = CachedBackend(backend, cache) if cache else backend
+    bar = tqdm(total=len(items), initial=len(items) - len(pending), desc=f"{task.name} {config.model}",
+               unit="sample", disable=not config.progress, file=sys.stderr)
+    try:
+        for start in range(0, len(pending), config.batch_size):
+            batch = pending[start : start + config.batch_size]
+            completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
+            run.append_samples(
+                score_sample(i, prompts[i.id].display, c, metrics) for i, c in zip(batch, completions, strict=True)
+            )
+            bar.update(len(batch))
+    finally:
+        bar.close()
+        if cache:
+            cache.close()
+    finish(run, info, status="finished")
+    return run
+
+
+def rescore(path: str | Path, metric_names: list[str], progress: bool = True) -> RunDir:
+    """Score a finished run's stored completions with `metric_names`; generates nothing."""
+    run = RunDir(path)
+    info = run.read_info()
+    metrics = resolve_metrics(metric_names)
+    records = run.read_samples()
+    rescored = [
+        apply_metrics(r, parse_completion(completion_of(r)), metrics)
+        for r in tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
+    ]
+    run.replace_samples(rescored)
+    names = list(dict.fromkeys([*info.metrics, *(m.name for m in metrics)]))
+    finish(run, info.model_copy(update={"metrics": names}), status=info.status)
+    return run
+
+
+def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -> Summary:
+    """Write the summary of every stored sample and the run's info with its new status."""
+    records = run.read_samples()
+    summary = Summary(
+        task=info.task, model=info.model, n_samples=len(records), metrics=summarize_records(records, info.metrics)
+    )
+    run.write_summary(summary)
+    run.write_info(info.model_copy(update={"status": status, "updated_at": _now()}))
+    return summary
+
+
+def _task(name: str) -> Task:
+    try:
+        return TASKS.get(name)
+    except RegistryError as exc:
+        raise FaithbenchError(str(exc)) from None
+
+
+def _default_out(task: str, model: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")[-60:]
+    return Path("runs") / f"{task}-{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _version(package: str) -> str:
+    if package == "python":
+        return sys.version.split()[0]
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _git_hash() -> str | None:
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None

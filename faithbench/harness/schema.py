@@ -1,0 +1,77 @@
+"""Everything written to a run directory, as pydantic models.
+
+    run.json       RunInfo        what was run: config, model, data hash, versions, status
+    samples.jsonl  SampleRecord   one line per finished sample, appended as samples finish
+    summary.json   Summary        per metric: mean, 95% CI, n, n_unscored
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from faithbench.harness.backends.base import GenerationConfig
+from faithbench.tasks.data import DataInfo
+
+
+class SampleRecord(BaseModel):
+    id: str
+    question: str
+    target: str
+    prompt: str
+    completion: str
+    reasoning: str | None = None
+    finish_reason: Literal["stop", "length", "unknown"] = "unknown"
+    n_tokens: int | None = None
+    answer: str | None  # flexible extraction, normalised
+    strict_answer: str | None  # lm-eval strict-match, normalised
+    correct: bool
+    strict_correct: bool
+    scores: dict[str, float | None] = Field(description="metric -> score in [0, 1], or null if unscored")
+    reasons: dict[str, str] = Field(default_factory=dict, description="metric -> why it is unscored")
+    details: dict[str, dict[str, Any]] = Field(default_factory=dict, description="metric -> extra facts")
+
+
+class RunInfo(BaseModel):
+    faithbench_version: str
+    created_at: str
+    updated_at: str
+    status: Literal["running", "finished"]
+    task: str
+    model: str  # the spec the user gave
+    model_identity: str  # what exactly answered (weights/adapter fingerprint); keys the cache
+    generation: GenerationConfig
+    num_fewshot: int
+    limit: int | None
+    seed: int
+    batch_size: int
+    metrics: list[str]
+    data: DataInfo
+    n_items: int
+    versions: dict[str, str]
+    git_hash: str | None
+
+    def same_experiment(self, other: RunInfo) -> list[str]:
+        """Fields whose difference makes resuming `self` with `other`'s settings wrong."""
+        keys = ("task", "model_identity", "generation", "num_fewshot", "metrics")
+        diffs = [k for k in keys if getattr(self, k) != getattr(other, k)]
+        if self.data.sha256 != other.data.sha256:
+            diffs.append("data")
+        return diffs
+
+
+class MetricSummary(BaseModel):
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int = Field(description="scored samples")
+    n_unscored: int
+    ci_method: str
+
+
+class Summary(BaseModel):
+    task: str
+    model: str
+    n_samples: int
+    metrics: dict[str, MetricSummary]

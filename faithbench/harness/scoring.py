@@ -1,0 +1,100 @@
+"""Turn (item, completion) into a scored SampleRecord. One path for `eval` and `score`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from faithbench.errors import FaithbenchError
+from faithbench.harness.backends.base import Completion
+from faithbench.harness.schema import MetricSummary, SampleRecord
+from faithbench.harness.stats import summarize
+from faithbench.metrics import METRICS, Metric, Score
+from faithbench.registry import RegistryError
+from faithbench.tasks.base import Item
+from faithbench.tasks.extract import numbers_equal
+from faithbench.tasks.parse import ParsedCompletion, parse_completion
+
+DEFAULT_METRICS = (
+    "accuracy",
+    "strict_accuracy",
+    "format_compliance",
+    "step_arithmetic",
+    "answer_consistency",
+    "number_grounding",
+)
+# Parsing is linear, but nobody reasons in a novel: past this, only the answer metrics are computed.
+MAX_RATIONALE_CHARS = 100_000
+ANSWER_METRICS = frozenset({"accuracy", "strict_accuracy", "format_compliance"})
+
+
+def resolve_metrics(names: Sequence[str] | None) -> list[Metric]:
+    try:
+        return [METRICS.get(n) for n in (names or DEFAULT_METRICS)]
+    except RegistryError as exc:
+        raise FaithbenchError(str(exc)) from None
+
+
+def item_of(record: SampleRecord) -> Item:
+    return Item(id=record.id, question=record.question, target=record.target)
+
+
+def completion_of(record: SampleRecord) -> Completion:
+    return Completion(
+        text=record.completion,
+        reasoning=record.reasoning,
+        finish_reason=record.finish_reason,
+        n_tokens=record.n_tokens,
+    )
+
+
+def score_one(metric: Metric, item: Item, parsed: ParsedCompletion) -> Score:
+    if len(parsed.rationale) > MAX_RATIONALE_CHARS and metric.name not in ANSWER_METRICS:
+        return Score.unscored(f"rationale has {len(parsed.rationale):,} characters, over the limit")
+    try:
+        return metric(item, parsed)
+    except Exception as exc:  # a broken (plug-in) metric costs its score, visibly, not the run
+        return Score.unscored(f"metric raised {type(exc).__name__}: {exc}")
+
+
+def score_sample(item: Item, prompt: str, completion: Completion, metrics: Sequence[Metric]) -> SampleRecord:
+    parsed = parse_completion(completion)
+    record = SampleRecord(
+        id=item.id,
+        question=item.question,
+        target=item.target,
+        prompt=prompt,
+        completion=completion.text,
+        reasoning=completion.reasoning,
+        finish_reason=completion.finish_reason,
+        n_tokens=completion.n_tokens,
+        answer=parsed.answer,
+        strict_answer=parsed.strict_answer,
+        correct=numbers_equal(parsed.answer, item.target),
+        strict_correct=numbers_equal(parsed.strict_answer, item.target),
+        scores={},
+    )
+    return apply_metrics(record, parsed, metrics)
+
+
+def apply_metrics(record: SampleRecord, parsed: ParsedCompletion, metrics: Sequence[Metric]) -> SampleRecord:
+    """Score `record` with `metrics`, replacing those metrics' old scores and keeping all others."""
+    item = item_of(record)
+    scores, reasons, details = dict(record.scores), dict(record.reasons), dict(record.details)
+    for metric in metrics:
+        score = score_one(metric, item, parsed)
+        scores[metric.name] = score.value
+        reasons.pop(metric.name, None)
+        details.pop(metric.name, None)
+        if score.reason is not None:
+            reasons[metric.name] = score.reason
+        if score.details:
+            details[metric.name] = score.details
+    return record.model_copy(update={"scores": scores, "reasons": reasons, "details": details})
+
+
+def summarize_records(records: Sequence[SampleRecord], metric_names: Sequence[str]) -> dict[str, MetricSummary]:
+    out = {}
+    for name in metric_names:
+        binary = name in METRICS and METRICS.get(name).binary
+        out[name] = summarize([r.scores.get(name) for r in records], binary=binary)
+    return out

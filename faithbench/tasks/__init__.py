@@ -1,0 +1,1 @@
+"""Tasks: the GSM8K family, prompt building, answer extraction and rationale parsing."""

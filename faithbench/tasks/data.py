@@ -1,0 +1,92 @@
+"""GSM8K rows through HF `datasets`, from a local folder or the hub.
+
+Resolution order: an explicit `data_dir`, then `FAITHBENCH_DATA_DIR`, then the hub (`openai/gsm8k`).
+A local folder holds the hub's files as JSONL: `train.jsonl`, `test.jsonl`, and `<split>_socratic.jsonl`
+for the socratic subset. Row i of a split has the id `<split>-<i>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from faithbench.errors import DataError, where
+
+HUB_DATASET = "openai/gsm8k"
+
+
+class DataInfo(BaseModel):
+    """Where a split came from and a hash of its exact content (goes into run.json)."""
+
+    source: str
+    subset: str
+    split: str
+    sha256: str
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class Row:
+    index: int
+    question: str
+    answer: str
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
+    """The local data folder to use, or None for the hub."""
+    chosen = data_dir if data_dir is not None else os.environ.get("FAITHBENCH_DATA_DIR") or None
+    if chosen is None:
+        return None
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        origin = "--data-dir" if data_dir is not None else "FAITHBENCH_DATA_DIR"
+        raise DataError(f"{origin} {str(path)!r} is not a folder")
+    return path
+
+
+def local_file(data_dir: Path, subset: str, split: str) -> Path:
+    return data_dir / (f"{split}.jsonl" if subset == "main" else f"{split}_{subset}.jsonl")
+
+
+def load_rows(subset: str, split: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[list[Row], DataInfo]:
+    folder = resolve_data_dir(data_dir)
+    import datasets  # slow import: only when data is actually needed
+
+    datasets.disable_progress_bars()
+    if folder is None:
+        dataset = datasets.load_dataset(HUB_DATASET, subset, split=split)
+        source, digest = f"hub:{HUB_DATASET}/{subset}", str(dataset._fingerprint)
+    else:
+        path = local_file(folder, subset, split)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file (expected GSM8K {subset}/{split} as JSONL)")
+        _check_jsonl(path)
+        dataset = datasets.load_dataset("json", data_files=str(path), split="train")
+        source, digest = str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest()
+    rows = [Row(i, r["question"], r["answer"]) for i, r in enumerate(dataset)]
+    return rows, DataInfo(source=source, subset=subset, split=split, sha256=digest, n_rows=len(rows))
+
+
+def _check_jsonl(path: Path) -> None:
+    """Name the file, line and field of a bad row before `datasets` reports it less helpfully."""
+    import json
+
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                raise DataError(f"{where(path, number)}: empty line")
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{where(path, number)}: not valid UTF-8 ({exc.reason})") from None
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where(path, number)}: not valid JSON ({exc.msg})") from None
+            for field in ("question", "answer"):
+                if not isinstance(row, dict) or not isinstance(row.get(field), str):
+                    raise DataError(f"{where(path, number, field)}: missing or not a string")
+            if "####" not in row["answer"]:
+                raise DataError(f"{where(path, number, 'answer')}: has no '#### <answer>' line")
