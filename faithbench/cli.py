@@ -22,8 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"faithbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("faithbench: interrupted; finished samples are saved, rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            "faithbench: interrupted; finished samples are saved, rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -33,14 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    ev = verbs.add_parser("eval", help="run a task through a model and score every sample",
-                          description="Run a task through a model into a run directory (resumable).")
-    ev.add_argument("--model", default="smollm2",
-                    help="model spec: smollm2 | hf:PATH | predictions:FILE.jsonl, each optionally "
-                         "+lora:ADAPTER_DIR (default: smollm2, the embedded SmolLM2-135M-Instruct)")
+    ev = verbs.add_parser(
+        "eval",
+        help="run a task through a model and score every sample",
+        description="Run a task through a model into a run directory (resumable).",
+    )
+    ev.add_argument(
+        "--model",
+        default="smollm2",
+        help="model spec: smollm2 | hf:PATH | predictions:FILE.jsonl, each optionally "
+        "+lora:ADAPTER_DIR (default: smollm2, the embedded SmolLM2-135M-Instruct)",
+    )
     ev.add_argument("--task", default="gsm8k", help="task name (see `faithbench tasks list`; default gsm8k)")
-    ev.add_argument("--out", type=Path, help="run directory; an existing run there is resumed "
-                                             "(default: runs/<task>-<model>-<time>)")
+    ev.add_argument(
+        "--out",
+        type=Path,
+        help="run directory; an existing run there is resumed (default: runs/<task>-<model>-<time>)",
+    )
     ev.add_argument("--limit", type=int, help="evaluate only the first N items")
     ev.add_argument("--seed", type=int, default=0, help="seed for sampled decoding (default 0)")
     ev.add_argument("--max-new-tokens", type=int, default=256, help="default 256")
@@ -48,19 +59,27 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=8, help="generation batch size (default 8)")
     ev.add_argument("--num-fewshot", type=int, help="exemplars for gsm8k-fewshot (default 5)")
     ev.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all rule metrics)")
-    ev.add_argument("--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)")
+    ev.add_argument(
+        "--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)"
+    )
     ev.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=_eval)
 
-    sc = verbs.add_parser("score", help="re-score a finished run with (other) metrics; generates nothing",
-                          description="Recompute metrics from a run's stored completions, in place.")
+    sc = verbs.add_parser(
+        "score",
+        help="re-score a finished run with (other) metrics; generates nothing",
+        description="Recompute metrics from a run's stored completions, in place.",
+    )
     sc.add_argument("run", type=Path, help="run directory")
     sc.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all rule metrics)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_score)
 
-    for noun, func, text in (("metrics", _metrics_list, "registered metrics"), ("tasks", _tasks_list, "tasks")):
+    for noun, func, text in (
+        ("metrics", _metrics_list, "registered metrics"),
+        ("tasks", _tasks_list, "tasks"),
+    ):
         group = verbs.add_parser(noun, help=f"list {text}")
         sub = group.add_subparsers(metavar="list")
         sub.add_parser("list", help=f"list {text} with a one-line description").set_defaults(func=func)
@@ -74,19 +93,29 @@ def _names(text: str) -> list[str]:
 def _eval(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import EvalConfig, run_eval
 
-    run = run_eval(EvalConfig(
-        model=args.model, task=args.task, out=args.out, limit=args.limit, seed=args.seed,
-        max_new_tokens=args.max_new_tokens, temperature=args.temperature, batch_size=args.batch_size,
-        num_fewshot=args.num_fewshot, metrics=args.metrics, data_dir=args.data_dir,
-        use_cache=not args.no_cache, progress=not args.quiet,
-    ))
+    run = run_eval(
+        EvalConfig(
+            model=args.model,
+            task=args.task,
+            out=args.out,
+            limit=args.limit,
+            seed=args.seed,
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            batch_size=args.batch_size,
+            num_fewshot=args.num_fewshot,
+            metrics=args.metrics,
+            data_dir=args.data_dir,
+            use_cache=not args.no_cache,
+            progress=not args.quiet,
+        )
+    )
     _print_run(run.path)
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import rescore
-
     from faithbench.harness.scoring import DEFAULT_METRICS
 
     run = rescore(args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet)

@@ -27,4 +27,3 @@ def data_dir() -> Path:
 def test_rows(data_dir: Path) -> list[dict[str, str]]:
     with (data_dir / "test.jsonl").open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]
-

@@ -22,8 +22,16 @@ FAITHBENCH = Path(sys.executable).parent / "faithbench"
 def smol_run(tmp_path_factory: pytest.TempPathFactory) -> RunDir:
     out = tmp_path_factory.mktemp("e2e") / "run"
     return run_eval(
-        EvalConfig(model="smollm2", task="gsm8k", out=out, limit=3, max_new_tokens=96, batch_size=3,
-                   use_cache=False, progress=False)
+        EvalConfig(
+            model="smollm2",
+            task="gsm8k",
+            out=out,
+            limit=3,
+            max_new_tokens=96,
+            batch_size=3,
+            use_cache=False,
+            progress=False,
+        )
     )
 
 
@@ -58,8 +66,22 @@ def test_score_regenerates_nothing(smol_run: RunDir, monkeypatch: pytest.MonkeyP
 
 def test_killed_run_resumes_without_losing_or_duplicating(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cmd = [str(FAITHBENCH), "eval", "--model", "smollm2", "--limit", "4", "--batch-size", "1",
-           "--max-new-tokens", "48", "--out", str(out), "--quiet", "--no-cache"]
+    cmd = [
+        str(FAITHBENCH),
+        "eval",
+        "--model",
+        "smollm2",
+        "--limit",
+        "4",
+        "--batch-size",
+        "1",
+        "--max-new-tokens",
+        "48",
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-cache",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     samples = out / "samples.jsonl"
     deadline = time.monotonic() + 240
@@ -67,7 +89,9 @@ def test_killed_run_resumes_without_losing_or_duplicating(tmp_path: Path) -> Non
         if samples.exists() and samples.read_bytes().count(b"\n") >= 1:
             break
         time.sleep(0.2)
-    assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
+    assert proc.poll() is None, (
+        f"run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
+    )
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     survived = samples.read_bytes().split(b"\n")

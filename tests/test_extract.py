@@ -89,3 +89,9 @@ def test_unclosed_think_leaves_no_answer_text() -> None:
 
 def test_no_think_block() -> None:
     assert split_think("plain 4") == (None, "plain 4")
+
+
+def test_normalize_is_exact_for_long_numbers() -> None:
+    assert normalize_number("123456789012345678901234567890123.500") == "123456789012345678901234567890123.5"
+    assert normalize_number("-0.00") == "0"
+    assert normalize_number("007") == "7"

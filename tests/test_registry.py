@@ -88,9 +88,20 @@ def test_metric_plugin_installed_through_entry_point(tmp_path: Path, data_dir: P
     preds.write_text('{"id": "test-0", "completion": "16 - 3 - 4 = 9 and 9 * 2 = 18\\n#### 18"}\n')
     out = tmp_path / "run"
     run = subprocess.run(
-        [BIN / "faithbench", "eval", "--model", f"predictions:{preds}", "--metrics", "rationale_has_equals,accuracy",
-         "--out", str(out), "--quiet"],
-        capture_output=True, text=True, env=env,
+        [
+            BIN / "faithbench",
+            "eval",
+            "--model",
+            f"predictions:{preds}",
+            "--metrics",
+            "rationale_has_equals,accuracy",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert run.returncode == 0, run.stderr
     assert "rationale_has_equals" in run.stdout

@@ -36,9 +36,13 @@ def test_reference_solutions_as_predictions(
     summary = run.read_summary()
     assert summary.n_samples == 1319
     m = summary.metrics
-    assert m["accuracy"].mean == 1.0 and m["strict_accuracy"].mean == 1.0 and m["format_compliance"].mean == 1.0
+    assert (
+        m["accuracy"].mean == 1.0 and m["strict_accuracy"].mean == 1.0 and m["format_compliance"].mean == 1.0
+    )
     records = run.read_samples()
-    flagged = sum(1 for r in records if r.scores["step_arithmetic"] is not None and r.scores["step_arithmetic"] < 1)
+    flagged = sum(
+        1 for r in records if r.scores["step_arithmetic"] is not None and r.scores["step_arithmetic"] < 1
+    )
     assert flagged / len(records) <= 0.03
     info = run.read_info()
     assert info.status == "finished" and info.n_items == 1319 and info.data.sha256
@@ -71,8 +75,11 @@ def test_sample_lines_hold_the_documented_fields(tmp_path: Path, test_rows: list
         (b'{"id": "test-0"}\n', "p.jsonl:1: field 'completion': missing"),
         (b'{"id": "test-0", "completion": 18}\n', "p.jsonl:1: field 'completion': must be a string"),
         (b'{"id": "test-0", "completion": "\xff\xfe"}\n', "p.jsonl:1: not valid UTF-8"),
-        (b'{"id": "test-0", "completion": "a"}\n{"id": "test-0", "completion": "b"}\n', "p.jsonl:2: field 'id': dup"),
-        (b'[1, 2]\n', "p.jsonl:1: expected a JSON object"),
+        (
+            b'{"id": "test-0", "completion": "a"}\n{"id": "test-0", "completion": "b"}\n',
+            "p.jsonl:2: field 'id': dup",
+        ),
+        (b"[1, 2]\n", "p.jsonl:1: expected a JSON object"),
         (b"\n\n", "no predictions in file"),
     ],
 )
@@ -101,7 +108,9 @@ def test_empty_and_huge_completions_are_unscored_with_reasons(tmp_path: Path) ->
     assert big.scores["step_arithmetic"] is None and "over the limit" in big.reasons["step_arithmetic"]
 
 
-def test_resume_drops_a_torn_line_and_never_duplicates(tmp_path: Path, test_rows: list[dict[str, str]]) -> None:
+def test_resume_drops_a_torn_line_and_never_duplicates(
+    tmp_path: Path, test_rows: list[dict[str, str]]
+) -> None:
     preds = write_predictions(tmp_path / "p.jsonl", reference_predictions(test_rows, 5))
     out = tmp_path / "run"
     args = ("eval", "--model", f"predictions:{preds}", "--out", str(out), "--batch-size", "2")
@@ -129,7 +138,9 @@ def test_resume_refuses_a_different_experiment(
     assert (out / "samples.jsonl").read_bytes() == before
 
 
-def test_score_adds_metrics_without_touching_completions(tmp_path: Path, test_rows: list[dict[str, str]]) -> None:
+def test_score_adds_metrics_without_touching_completions(
+    tmp_path: Path, test_rows: list[dict[str, str]]
+) -> None:
     preds = write_predictions(tmp_path / "p.jsonl", reference_predictions(test_rows, 4))
     out = tmp_path / "run"
     assert run_cli("eval", "--model", f"predictions:{preds}", "--out", str(out), "--metrics", "accuracy") == 0

@@ -113,14 +113,21 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
     pending.sort(key=lambda i: len(prompts[i.id].display))
     cache = ResponseCache() if config.use_cache and backend.cacheable else None
     model: Backend = CachedBackend(backend, cache) if cache else backend
-    bar = tqdm(total=len(items), initial=len(items) - len(pending), desc=f"{task.name} {config.model}",
-               unit="sample", disable=not config.progress, file=sys.stderr)
+    bar = tqdm(
+        total=len(items),
+        initial=len(items) - len(pending),
+        desc=f"{task.name} {config.model}",
+        unit="sample",
+        disable=not config.progress,
+        file=sys.stderr,
+    )
     try:
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start : start + config.batch_size]
             completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
             run.append_samples(
-                score_sample(i, prompts[i.id].display, c, metrics) for i, c in zip(batch, completions, strict=True)
+                score_sample(i, prompts[i.id].display, c, metrics)
+                for i, c in zip(batch, completions, strict=True)
             )
             bar.update(len(batch))
     finally:
@@ -151,7 +158,10 @@ def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -
     """Write the summary of every stored sample and the run's info with its new status."""
     records = run.read_samples()
     summary = Summary(
-        task=info.task, model=info.model, n_samples=len(records), metrics=summarize_records(records, info.metrics)
+        task=info.task,
+        model=info.model,
+        n_samples=len(records),
+        metrics=summarize_records(records, info.metrics),
     )
     run.write_summary(summary)
     run.write_info(info.model_copy(update={"status": status, "updated_at": _now()}))
@@ -186,7 +196,9 @@ def _version(package: str) -> str:
 def _git_hash() -> str | None:
     repo = Path(__file__).resolve().parents[2]
     try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:

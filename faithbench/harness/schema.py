@@ -1,8 +1,8 @@
 """Everything written to a run directory, as pydantic models.
 
-    run.json       RunInfo        what was run: config, model, data hash, versions, status
-    samples.jsonl  SampleRecord   one line per finished sample, appended as samples finish
-    summary.json   Summary        per metric: mean, 95% CI, n, n_unscored
+run.json       RunInfo        what was run: config, model, data hash, versions, status
+samples.jsonl  SampleRecord   one line per finished sample, appended as samples finish
+summary.json   Summary        per metric: mean, 95% CI, n, n_unscored
 """
 
 from __future__ import annotations

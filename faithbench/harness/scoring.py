@@ -92,7 +92,9 @@ def apply_metrics(record: SampleRecord, parsed: ParsedCompletion, metrics: Seque
     return record.model_copy(update={"scores": scores, "reasons": reasons, "details": details})
 
 
-def summarize_records(records: Sequence[SampleRecord], metric_names: Sequence[str]) -> dict[str, MetricSummary]:
+def summarize_records(
+    records: Sequence[SampleRecord], metric_names: Sequence[str]
+) -> dict[str, MetricSummary]:
     out = {}
     for name in metric_names:
         binary = name in METRICS and METRICS.get(name).binary

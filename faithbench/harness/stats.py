@@ -45,7 +45,9 @@ def summarize(values: Sequence[float | None], binary: bool) -> MetricSummary:
     scored = [v for v in values if v is not None]
     n_unscored = len(values) - len(scored)
     if not scored:
-        return MetricSummary(mean=None, ci_low=None, ci_high=None, n=0, n_unscored=n_unscored, ci_method="none")
+        return MetricSummary(
+            mean=None, ci_low=None, ci_high=None, n=0, n_unscored=n_unscored, ci_method="none"
+        )
     mean = sum(scored) / len(scored)
     if binary:
         low, high = wilson_interval(sum(scored), len(scored))
@@ -53,4 +55,6 @@ def summarize(values: Sequence[float | None], binary: bool) -> MetricSummary:
     else:
         low, high = bootstrap_mean_interval(scored)
         method = "bootstrap-percentile"
-    return MetricSummary(mean=mean, ci_low=low, ci_high=high, n=len(scored), n_unscored=n_unscored, ci_method=method)
+    return MetricSummary(
+        mean=mean, ci_low=low, ci_high=high, n=len(scored), n_unscored=n_unscored, ci_method=method
+    )

@@ -76,7 +76,9 @@ class RunDir:
             try:
                 records.append(SampleRecord.model_validate_json(raw))
             except ValidationError as exc:
-                raise DataError(f"{where(self.samples_path, number)}: not a valid sample ({_first(exc)})") from None
+                raise DataError(
+                    f"{where(self.samples_path, number)}: not a valid sample ({_first(exc)})"
+                ) from None
         return records
 
     def append_samples(self, records: Iterable[SampleRecord]) -> None:

@@ -18,7 +18,8 @@ def accuracy(item: Item, parsed: ParsedCompletion) -> Score:
 def strict_accuracy(item: Item, parsed: ParsedCompletion) -> Score:
     """Strict answer (lm-eval strict-match, '#### <number>') equals the gold answer."""
     return Score(
-        value=float(numbers_equal(parsed.strict_answer, item.target)), details={"answer": parsed.strict_answer}
+        value=float(numbers_equal(parsed.strict_answer, item.target)),
+        details={"answer": parsed.strict_answer},
     )
 
 

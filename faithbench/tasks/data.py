@@ -52,7 +52,9 @@ def local_file(data_dir: Path, subset: str, split: str) -> Path:
     return data_dir / (f"{split}.jsonl" if subset == "main" else f"{split}_{subset}.jsonl")
 
 
-def load_rows(subset: str, split: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[list[Row], DataInfo]:
+def load_rows(
+    subset: str, split: str, data_dir: str | os.PathLike[str] | None = None
+) -> tuple[list[Row], DataInfo]:
     folder = resolve_data_dir(data_dir)
     import datasets  # slow import: only when data is actually needed
 

@@ -12,32 +12,32 @@ to a canonical number, so that `29.00`, `$29` and `29` compare equal.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 STRICT_RE = re.compile(r"#### (\-?[0-9\.\,]+)")
 NUMBER_RE = re.compile(r"-?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\$?\.\d+")
+_PLAIN_NUMBER_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
 _THINK_RE = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 
 
 def normalize_number(raw: str) -> str | None:
     """Canonical text of a number: no `$`, commas or trailing `.`; `29.00` -> `29`; None if not a number."""
     text = raw.strip().replace(",", "").replace("$", "").replace(" ", "").rstrip(".")
-    if not text or text in {"-", "."}:
+    if not _PLAIN_NUMBER_RE.fullmatch(text):
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not value.is_finite():
-        return None
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    # Pure string surgery: exact at any length, unlike Decimal's 28-digit context.
+    negative = text.startswith("-")
+    whole, _, fraction = text.lstrip("-").partition(".")
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    number = f"{whole}.{fraction}" if fraction else whole
+    return f"-{number}" if negative and number != "0" else number
 
 
 def numbers_equal(a: str | None, b: str | None) -> bool:
     """Equality of two numbers given as text, after normalisation; None never equals anything."""
-    na, nb = (normalize_number(a) if a is not None else None), (normalize_number(b) if b is not None else None)
+    na, nb = (
+        (normalize_number(a) if a is not None else None),
+        (normalize_number(b) if b is not None else None),
+    )
     return na is not None and na == nb
 
 

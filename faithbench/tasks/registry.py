@@ -52,7 +52,9 @@ class Task:
         target = normalize_number(row.answer.split("####")[-1])
         if target is None:
             raise ValueError(f"{self.split}-{row.index}: gold answer is not a number")
-        return Item(id=f"{self.split}-{row.index}", question=row.question, target=target, reference=row.answer)
+        return Item(
+            id=f"{self.split}-{row.index}", question=row.question, target=target, reference=row.answer
+        )
 
     def fewshot_rows(self, k: int, data_dir: str | os.PathLike[str] | None = None) -> list[Row]:
         if k <= 0:

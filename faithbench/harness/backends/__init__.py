@@ -57,19 +57,21 @@ def load_backend(spec: str, *, batch_size: int = 8) -> Backend:
         if LORA_SEPARATOR in adapter:
             raise BackendSpecError(f"model spec {spec!r}: only one '+lora:' adapter is supported")
 
+    if base != "smollm2" and not base.startswith("hf:"):
+        raise BackendSpecError(f"unknown model spec {spec!r}. {_known_forms()}")
+    if base == "hf:":
+        raise BackendSpecError(f"model spec {spec!r}: 'hf:' needs a model path or repo id after it")
+
+    from faithbench.harness.backends.hf import HFBackend, check_adapter_dir
+
+    if adapter is not None:
+        check_adapter_dir(adapter)  # fail fast, before any model is loaded or materialised
     if base == "smollm2":
         from faithbench.harness.backends.smollm2 import smollm2_path
 
         model_path = str(smollm2_path())
-    elif base.startswith("hf:"):
-        model_path = base.removeprefix("hf:")
-        if not model_path:
-            raise BackendSpecError(f"model spec {spec!r}: 'hf:' needs a model path or repo id after it")
     else:
-        raise BackendSpecError(f"unknown model spec {spec!r}. {_known_forms()}")
-
-    from faithbench.harness.backends.hf import HFBackend
-
+        model_path = base.removeprefix("hf:")
     return HFBackend(model_path, adapter=adapter, batch_size=batch_size)
 
 

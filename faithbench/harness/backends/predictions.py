@@ -43,8 +43,9 @@ class PredictionsBackend:
             if field in row and row[field] is not None and not isinstance(row[field], str):
                 raise DataError(f"{where(self.path, number, field)}: must be a string")
         if row["id"] in self.lines:
+            first = self.lines[row["id"]]
             raise DataError(
-                f"{where(self.path, number, 'id')}: duplicate id {row['id']!r} (first on line {self.lines[row['id']]})"
+                f"{where(self.path, number, 'id')}: duplicate id {row['id']!r} (first on line {first})"
             )
         self.lines[row["id"]] = number
         self.completions[row["id"]] = Completion(text=row["completion"], reasoning=row.get("reasoning"))

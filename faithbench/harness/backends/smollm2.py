@@ -119,8 +119,10 @@ def smollm2_path() -> Path:
     with _file_lock(target.parent / f".{target.name}.lock") as locked:
         if is_materialised(target):  # another process finished while we waited for the lock
             return target
-        if locked:
+        if locked:  # nobody else is writing: leftovers of killed runs can go
             _remove_stale_temp_dirs(target)
+            if target.exists():  # not ours, and not complete (no marker): replace it
+                shutil.rmtree(target)
         _materialise(source, target)
     return target
 
@@ -149,14 +151,14 @@ def _materialise(source: GGUFSource, target: Path) -> None:
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         _check_saved_config(tmp)
-        marker = {
-            "source": str(source.path),
+        marker = {  # no absolute paths: the directory's fingerprint is the same on every machine
             "gguf_file": source.filename,
             "gguf_size": source.size,
             "package": DISTRIBUTION,
             "package_version": source.package_version,
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        _publish_permissions(tmp)
         _fsync_tree(tmp)
         try:
             os.replace(tmp, target)
@@ -175,6 +177,16 @@ def _check_saved_config(directory: Path) -> None:
     config = json.loads((directory / "config.json").read_text())
     if config.get("quantization_config"):
         raise RuntimeError(f"internal error: {directory / 'config.json'} still has a quantization_config")
+
+
+def _publish_permissions(directory: Path) -> None:
+    """`mkdtemp` makes a private (0700) directory; give the result the usual umask-based modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    directory.chmod(0o777 & ~umask)
+    for path in directory.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
 
 
 def _fsync_tree(directory: Path) -> None:

