@@ -1,18 +1,36 @@
 """Parse a completion once: rationale, steps, equations, final answers. Every metric reads this.
 
-Nothing here executes model text: equations are re-computed by `tasks.arith`, a bounded evaluator.
+`split_steps` cuts the rationale into lines and sentences; `find_equations` reads the `lhs = rhs`
+claims in them, as models and GSM8K references write them (units, `x` for times, `40% of 20`,
+chains `a = b = c`, calculator annotations `<<9*2=18>>`; the reading rules are listed above
+`find_equations`). Nothing here executes model text: equations are re-computed by `tasks.arith`, a
+bounded evaluator, and every loop over the text is bounded, so any input parses in bounded time.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict
 
 from faithbench.harness.backends.base import Completion
+from faithbench.tasks.arith import evaluate, is_expression, results_match, stated_decimals
 from faithbench.tasks.extract import extract_flexible, extract_strict, split_think
 
 
 class Equation(BaseModel):
-    """One `lhs = rhs` claim found in step `step` (0-based index into `ParsedCompletion.steps`)."""
+    """One `lhs = rhs` claim found in step `step` (0-based index into `ParsedCompletion.steps`).
+
+    `lhs` and `rhs` are the expressions as `tasks.arith` reads them (units dropped, `x` -> `*`,
+    `$` and thousands commas removed, `%` kept): `60 meters * 3 sprints = 180 meters` gives lhs
+    `60 * 3`, rhs `180`; `text` keeps the original. `rhs` is a single number, or an expression
+    inside a chain (`0.4 * 20` in `40% of 20 = 0.4 * 20 = 8`). `rhs_value` is the value of `rhs`
+    (a stated `50%` is 0.5), None when the rhs cannot be read (`= 2x`). `restatement` marks a value
+    stated without a computation (`900 minutes = 15 hours`, `x = 40`): `lhs_value` None, no operands.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -21,8 +39,12 @@ class Equation(BaseModel):
     rhs: str
     lhs_value: float | None  # re-computed; None when not computable
     rhs_value: float | None  # the stated result
-    operands: tuple[float, ...]  # the numbers the lhs computes with
+    operands: tuple[float, ...]  # the numbers the lhs computes with, as written (40 for "40%")
     source: str  # "text" or "annotation" (GSM8K's <<expr=result>>)
+    text: str = ""  # the equation as written in the step, units and all (LaTeX and `½` normalised)
+    chain: int = 0  # equations of one chain `a = b = c` share this number (unique per completion)
+    link: int = 0  # position in the chain: the lhs of link k > 0 is the rhs of link k - 1
+    restatement: bool = False  # `900 minutes = 15 hours`: a stated value, nothing computed or checked
 
     @property
     def checkable(self) -> bool:
@@ -31,8 +53,6 @@ class Equation(BaseModel):
     @property
     def correct(self) -> bool | None:
         """Whether the stated result matches re-computation (rounding allowed); None if not checkable."""
-        from faithbench.tasks.arith import results_match
-
         if self.lhs_value is None or self.rhs_value is None:
             return None
         return results_match(self.lhs_value, self.rhs_value, self.rhs)
@@ -66,9 +86,625 @@ def parse_completion(completion: Completion) -> ParsedCompletion:
     )
 
 
+# --------------------------------------------------------------------------------------------- steps
+
+_UNIT_ABBREVIATIONS = frozenset(
+    {"lb", "lbs", "oz", "ft", "in", "yd", "yds", "mi", "hr", "hrs", "min", "mins", "sec", "secs"}
+    | {"qt", "qts", "pt", "pts", "gal", "gals", "tbsp", "tsp", "sq", "cu"}
+)
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "eg", "ie"})
+_SENTENCE_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
+_LIST_MARKER_RE = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?:\**\s*step\s*)?(?:\(?\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)]\s*$", re.IGNORECASE
+)
+
+
 def split_steps(rationale: str) -> tuple[str, ...]:
-    raise NotImplementedError  # owned by the parsing work in progress
+    """The rationale's steps: its non-empty lines, a line of several sentences split into sentences.
+
+    A sentence ends at `.`, `!` or `?` followed by white space, so decimals (`3.5`, `$2.50`) never
+    split; neither do list markers (`1. Janet ...`), initials and a few abbreviations (`Mr.`, `e.g.`).
+    Lines without a letter or digit (`---`, code fences) are dropped. Text is kept as written, list
+    markers and GSM8K calculator annotations included.
+    """
+    steps: list[str] = []
+    for raw_line in rationale.splitlines():
+        line = raw_line.strip()
+        if any(c.isalnum() for c in line):
+            steps.extend(_split_sentences(line))
+    return tuple(steps)
+
+
+def _split_sentences(line: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END_RE.finditer(line):
+        if match.end() >= len(line):
+            break
+        before = line[start : match.start()]
+        last_word = before.rsplit(None, 1)[-1] if before.strip() else ""
+        if match.group(0).startswith(".") and (
+            last_word.lower().rstrip(".") in _ABBREVIATIONS
+            or (last_word.lower() in _UNIT_ABBREVIATIONS and line[match.end() : match.end() + 1].islower())
+            or (len(last_word) == 1 and last_word.isupper())
+            or _LIST_MARKER_RE.match(line[start : match.start() + 1])
+        ):
+            continue
+        sentence = line[start : match.end()].strip()
+        if any(c.isalnum() for c in sentence):
+            sentences.append(sentence)
+            start = match.end()
+    rest = line[start:].strip()
+    if rest:
+        if any(c.isalnum() for c in rest) or not sentences:
+            sentences.append(rest)
+        else:
+            sentences[-1] = f"{sentences[-1]} {rest}"
+    return sentences
+
+
+# ----------------------------------------------------------------------------------------- equations
+#
+# Each step is tokenized into numbers, operators, parentheses, `=`, words and other punctuation, then
+# split at `=` into segments. The left side of an `=` is the longest expression that ends the segment
+# before it; the right side is the whole next segment when that is an expression (a chain
+# `a = b = c`, each `=` a link), else its leading number. Reading rules, each from text models and
+# GSM8K references write:
+# * unit words after a number are dropped (`60 meters * 3 sprints`), as is `/unit` (`$20/hour`); so
+#   are a couple of words between an operator and a number (`25 classmates + his 1 teacher`) and a
+#   hyphenated unit (`65-minute concert - 15-minute encore`: the hyphens are no minus signs); words
+#   that start a clause (`and`, `so`, `is`...) are never units;
+# * `x`, `times`, and `of` between two numbers mean times (`150 x 100`, `40% of 20`); `plus`, `minus`,
+#   `divided by`, `multiplied by` are read too; `40%` is 0.4;
+# * a glued fraction is one number (`1 1/2 / 1/2` is 3), a mixed number too (`3 1/2`), and so is
+#   `10 000` (thousands by spaces);
+# * `* 100%` multiplies by 100 where the equation only holds so: `9 / 21 * 100% = 42.857` expresses
+#   a share as a percentage (`.5 * 100% = 50%` holds as written);
+# * single letters used as variables (`2x + 4x`, `3r + 5w`) make a side uncomputable rather than
+#   being dropped as units, and a left side that an operator, a variable or `)` continues leftwards
+#   (`X*6 + 9 = 87`, `1/2 (68) + 10`) is not read at all: a computable tail of it would be a false alarm;
+# * `2(40 + 9)`, `(1/2) 278` and `1/2 (68)` are products, `= 4 (15 minutes)` is not (a remark); a parenthesis
+#   of words after a number is a unit: `93 (average) * 5 (tests)`;
+# * a chain link `a = b + c = d` that only holds as `a = b` is read as a running total (`$3/2 =
+#   $1.50 + $3.00 = $4.50`);
+# * a link whose left side has no operator is a restatement: none is checked, but one that changes
+#   the value (`900 minutes = 15 hours`) and an algebra result (`x = 40`, `3x = 48`) are recorded
+#   (`restatement=True`, `lhs_value` None, no operands) because the rationale states their value;
+# * a computation whose right side cannot be read (`27 - 9 = (6 * x) - (3 * x)`, `16 + 3 = a
+#   dozen`) is recorded with `rhs_value` None: not checkable, but its numbers and value count.
+
+_MAX_STEP_CHARS = 3000  # equations are looked for in the first 3000 characters of a step
+_MAX_LINKS = 60  # `=` signs read per step
+_MAX_LHS_TOKENS = 48  # tokens looked back from an `=` for its left side
+_MAX_UNIT_WORDS = 6  # words dropped as a unit after one number (`of the original number of books`)
+_MAX_PRE_WORDS = 2  # words dropped between an operator and a number (`+ his 1 teacher`)
+
+_TOKEN_RE = re.compile(
+    r"(?P<num>"
+    r"(?:\$\s?)?\d{1,3}(?: \d{3})+(?![\d,]|\.\d)"  # $350 000
+    r"|(?:\$\s?)?\d+ \d{1,2}/\d{1,2}(?![\d/])"  # a mixed number: 3 1/2
+    r"|(?:\$\s?)?\d+/\d+(?!\d|[/.,]\d)"  # a glued fraction: 1/2
+    r"|(?:\$\s?)?(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)(?:\.\.\.|…)?(?:\s?%)?"
+    r")"
+    r"|(?P<eq>(?<![<>!=])==?(?![>=])|≈)"
+    r"|(?P<op>\*\*|[-+*/^×·⋅÷−–])"
+    r"|(?P<lp>\()|(?P<rp>\))"
+    r"|(?P<word>[A-Za-z]+(?:['’-][A-Za-z]+)*\.?)"
+    r"|(?P<ws>\s+)"
+    r"|(?P<punct>.)",
+    re.DOTALL,
+)
+_OP_CANON = {"**": "^", "×": "*", "·": "*", "⋅": "*", "÷": "/", "−": "-", "–": "-"}
+_WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "of": "*"}
+_TWO_WORD_OPS = {"multiplied": "*", "divided": "/"}  # followed by "by"
+_CLAUSE_WORDS = frozenset(
+    {"is", "are", "was", "were", "be", "been", "and", "or", "but", "so", "then", "than", "which"}
+    | {"that", "because", "since", "if", "when", "while", "equals", "gives", "makes", "means"}
+    | {"leaves", "to", "by", "we", "he", "she", "they", "it", "you", "i", "this", "there", "has"}
+    | {"have", "had", "gets", "got", "will", "would", "can"}
+)
+_MARKUP = frozenset({"*", "**", "^", "`", "_", "#", "$", "\\", "•"})
+_ANNOTATION_RE = re.compile(r"<<([^<>]{0,300})>>")
+_UNICODE_FRACTIONS = {"½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3", "⅛": "1/8"}
+_LATEX: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"(\1)/(\2)"),
+    (re.compile(r"\\(?:text|mathrm|textbf|boxed)\s*\{([^{}]*)\}"), r" \1 "),
+    (re.compile(r"\\times|\\cdot"), " × "),
+    (re.compile(r"\\div"), " ÷ "),
+    (re.compile(r"\\left|\\right|\\[()\[\]]|\\,|\\!|\\;"), " "),
+    (re.compile(r"\\([$%])"), r"\1"),
+    (re.compile(r"\{,\}"), ","),
+    (re.compile(r"(\d)\s*(?:percent|per cent)\b", re.IGNORECASE), r"\1%"),
+    (re.compile(r"(\d?)([½¼¾⅓⅔⅛])"), lambda m: f"{m.group(1)} {_UNICODE_FRACTIONS[m.group(2)]}".strip()),
+]
+
+
+@dataclass
+class _Tok:
+    kind: str  # num, op, lp, rp, eq, word, var, per, punct
+    text: str
+    start: int
+    end: int
+    canon: str = ""  # num: as arith reads it ("1200", "40%", "(1/2)"); op: + - * / ^
+    parts: tuple[float, ...] = ()  # num: the numbers written (40 for 40%; 1 and 2 for 1/2)
+    glued: bool = False  # no white space before it
+
+
+def _normalize(text: str) -> str:
+    for pattern, replacement in _LATEX:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _number(tok: _Tok) -> None:
+    raw = tok.text.replace("$", "").replace(",", "").strip()
+    if "/" in raw:
+        whole, _, fraction = raw.rpartition(" ")
+        numerator, denominator = fraction.split("/")
+        tok.canon = f"({whole}+{fraction})" if whole else f"({fraction})"
+        tok.parts = tuple(float(n) for n in (whole, numerator, denominator) if n)
+        return
+    tok.canon = raw.replace(" ", "")
+    tok.parts = (float(tok.canon.rstrip("%").replace("...", "").replace("…", "")),)
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    last_end = -1
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup or "punct"
+        if kind == "ws":
+            continue
+        raw, start, end = match.group(0), match.start(), match.end()
+        period = kind == "word" and raw.endswith(".")
+        if period:  # a word with its period: `lbs.` abbreviates (`3 lbs. * 40`), `day.` ends a sentence
+            raw = raw[:-1]
+            if raw.lower() not in _UNIT_ABBREVIATIONS:
+                end -= 1
+            else:
+                period = False
+        tok = _Tok(kind, raw, start, end, glued=start == last_end)
+        if kind == "num":
+            _number(tok)
+        elif kind == "op":
+            tok.canon = _OP_CANON.get(raw, raw)
+        tokens.append(tok)
+        if period:
+            tokens.append(_Tok("punct", ".", end, end + 1, glued=True))
+            end += 1
+        last_end = end
+    return tokens
+
+
+def _variables(token_lists: list[list[_Tok]]) -> set[str]:
+    """Single letters the rationale uses as variables: standing alone, not as `x` the operator."""
+    letters: set[str] = set()
+    for tokens in token_lists:
+        for i, tok in enumerate(tokens):
+            if tok.kind == "word" and len(tok.text) == 1 and tok.text not in "aAI":
+                glued_to_number = tok.glued and i > 0 and tokens[i - 1].kind == "num"
+                if not glued_to_number and not _is_times_x(tokens, i):
+                    letters.add(tok.text.lower())
+    return letters
+
+
+def _is_times_x(tokens: list[_Tok], i: int) -> bool:
+    tok = tokens[i]
+    if tok.text not in ("x", "X") or i == 0 or i + 1 >= len(tokens):
+        return False
+    return tokens[i - 1].kind in ("num", "rp", "word", "per") and tokens[i + 1].kind in ("num", "lp")
+
+
+def _classify(tokens: list[_Tok], variables: set[str]) -> list[_Tok]:
+    """Turn operator words into operators, variables into `var`, `/unit` into one `per` token."""
+    out: list[_Tok] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        prev = out[-1] if out else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        after_number = prev is not None and prev.kind in ("num", "rp")
+        if tok.kind == "word":
+            low = tok.text.lower()
+            if _is_times_x(tokens, i):
+                tok.kind, tok.canon = "op", "*"
+            elif low in _WORD_OPS and after_number and nxt is not None and nxt.kind in ("num", "lp"):
+                tok.kind, tok.canon = "op", _WORD_OPS[low]
+            elif (
+                low in _TWO_WORD_OPS
+                and after_number
+                and i + 2 < len(tokens)
+                and tokens[i + 1].text.lower() == "by"
+                and tokens[i + 2].kind in ("num", "lp")
+            ):
+                tok.kind, tok.canon, tok.end = "op", _TWO_WORD_OPS[low], tokens[i + 1].end
+                out.append(tok)
+                i += 2
+                continue
+            elif len(tok.text) == 1 and tok.text not in "aI":
+                glued_to_number = tok.glued and prev is not None and prev.kind == "num"
+                if low == "x" or low in variables or tok.text.isupper() or not glued_to_number:
+                    tok.kind = "var"
+        if tok.kind == "lp" and prev is not None and prev.kind in ("num", "rp", "word", "per"):
+            close = next((j for j in range(i + 1, min(i + 6, len(tokens))) if tokens[j].kind == "rp"), None)
+            if close is not None and close > i + 1 and all(t.kind == "word" for t in tokens[i + 1 : close]):
+                out.append(
+                    _Tok("per", "".join(t.text for t in tokens[i : close + 1]), tok.start, tokens[close].end)
+                )
+                i = close + 1  # 93 (average): a unit
+                continue
+        if (
+            tok.kind == "word"
+            and tok.glued
+            and prev is not None
+            and prev.kind == "op"
+            and prev.text == "-"
+            and prev.glued
+            and len(out) >= 2
+            and out[-2].kind == "num"
+        ):
+            out[-1] = _Tok("per", prev.text + tok.text, prev.start, tok.end)  # a 15-minute encore
+            i += 1
+            continue
+        if tok.kind == "word" and prev is not None and prev.kind == "op" and prev.canon == "/":
+            out[-1] = _Tok("per", prev.text + tok.text, prev.start, tok.end)  # $20/hour
+            i += 1
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
+def _clean(span: list[_Tok]) -> str | None:
+    """The arithmetic expression a token span writes, with units dropped; None if it is not one."""
+    parts: list[str] = []
+    prev = ""  # kind of the last token kept
+    words, mode = 0, ""  # the run of dropped words: "unit" after a number, "pre" after an operator
+    for tok in span:
+        if tok.kind in ("word", "per"):
+            if tok.kind == "word" and tok.text.lower() in _CLAUSE_WORDS:
+                return None
+            if not words:
+                if prev in ("num", "rp"):
+                    mode = "unit"
+                elif prev == "op" and tok.kind == "word":
+                    mode = "pre"
+                else:
+                    return None
+            words += 1
+            if words > (_MAX_UNIT_WORDS if mode == "unit" else _MAX_PRE_WORDS):
+                return None
+            continue
+        if tok.kind not in ("num", "op", "lp", "rp"):
+            return None
+        if words and (
+            (mode == "unit" and tok.kind not in ("op", "rp")) or (mode == "pre" and tok.kind != "num")
+        ):
+            return None  # `3 apples 4` is no product; `+ his 1` needs the number
+        if tok.kind in ("num", "lp") and prev in ("num", "rp"):
+            if (tok.kind == "num" and prev == "num") or (
+                tok.kind == "lp" and not tok.glued and "/" not in parts[-1]
+            ):
+                return None  # `= 4 (15 minutes)` is a remark, not 4 * 15; `1/2 (68)` is a product
+            parts.append("*")  # 2(40 + 9), (1/2) 278
+        words = 0
+        parts.append(tok.canon or tok.text)
+        prev = tok.kind
+    if not parts or (words and mode == "pre"):
+        return None
+    expr = " ".join(parts).replace("( ", "(").replace(" )", ")")
+    return expr if is_expression(expr) else None
+
+
+def _has_operator(span: list[_Tok]) -> bool:
+    """Whether the span computes something: a binary operator, or a bare fraction (`84/12`; but
+    `1/2 a cup = 4 ounces` converts units, it computes nothing)."""
+    if any(tok.kind == "op" for tok in span[1:]):
+        return True
+    for prev, tok in itertools.pairwise(span):
+        glued_paren = prev.kind in ("num", "rp") and tok.kind == "lp" and tok.glued
+        if glued_paren or (prev.kind == "rp" and tok.kind == "num"):
+            return True  # an implicit product: 2(60), (1/2) 278
+    return any("/" in tok.canon for tok in span if tok.kind == "num") and all(
+        tok.kind not in ("word", "per") for tok in span
+    )
+
+
+def _trim(segment: list[_Tok], *, leading: bool, trailing: bool, punctuation: bool = False) -> list[_Tok]:
+    lo, hi = 0, len(segment)
+    while leading and lo < hi and segment[lo].text in _MARKUP and segment[lo].kind in ("op", "punct"):
+        lo += 1
+    while trailing and lo < hi:
+        tok = segment[hi - 1]
+        if tok.kind in ("op", "punct") and (tok.text in _MARKUP or (punctuation and tok.text in ".,;:!?")):
+            hi -= 1
+        else:
+            break
+    return segment[lo:hi]
+
+
+def _lhs(segment: list[_Tok], first: bool) -> tuple[list[_Tok], str] | None:
+    """The longest expression that ends `segment` (the left side of an `=`); None when there is
+    none, or when the text goes on leftwards with an operator, a variable, `)` or a number
+    (`1/2 (68) + 10`)."""
+    segment = _trim(segment, leading=False, trailing=True)
+    n = len(segment)
+    for i in range(max(0, n - _MAX_LHS_TOKENS), n):
+        tok = segment[i]
+        glued_minus = (
+            tok.kind == "op"
+            and tok.canon == "-"
+            and i + 1 < n
+            and segment[i + 1].kind == "num"
+            and segment[i + 1].glued
+            and (i == 0 or segment[i - 1].kind not in ("num", "rp", "var"))
+        )
+        if tok.kind not in ("num", "lp") and not glued_minus:
+            continue
+        span = segment[i:]
+        expr = _clean(span)
+        if expr is None:
+            continue
+        before = segment[i - 1] if i else None
+        bullet = first and i == 1 and before is not None and before.text in ("*", "-", "•", "+")
+        bold = before is not None and before.text in ("**", "`", "_", "__") and tok.glued  # **9 × 60
+        if before is not None and before.kind in ("op", "var", "rp", "num") and not (bullet or bold):
+            return None
+        if (
+            before is not None
+            and before.text == ":"
+            and tok.glued
+            and before.glued
+            and i >= 2
+            and segment[i - 2].kind == "num"
+            and len(tok.text) == 2
+        ):
+            return None  # a clock time: `6:00 + 18 hours` is no sum of 00 and 18
+        return span, expr
+    return None
+
+
+_Side = tuple[list[_Tok], str]
+
+
+def _rhs(segment: list[_Tok]) -> tuple[_Side | None, _Side | None]:
+    """The right side of an `=`: (the whole segment if it is an expression, its leading number)."""
+    segment = _trim(segment, leading=True, trailing=True, punctuation=True)
+    if not segment:
+        return None, None
+    whole_expr = _clean(segment) if segment[0].kind in ("num", "lp", "op") else None
+    whole = (segment, whole_expr) if whole_expr is not None else None
+    start = 1 if segment[0].kind == "op" and segment[0].canon == "-" and len(segment) > 1 else 0
+    if segment[start].kind != "num" or (start and not segment[start].glued):
+        return whole, None
+    if whole is None and start + 1 < len(segment) and segment[start + 1].kind == "op":
+        return None, None  # `= 16 + x - 16`: the number begins an expression that cannot be read
+    span = segment[: start + 1]
+    expr = _clean(span)
+    return whole, ((span, expr) if expr is not None else None)
+
+
+def _value(expr: str) -> float | None:
+    value = evaluate(expr)
+    return float(value) if value is not None else None
+
+
+def _holds(lhs: float | None, rhs: _Side) -> bool:
+    value = _value(rhs[1])
+    return lhs is not None and value is not None and results_match(lhs, value, rhs[1])
+
+
+def _text_equations(
+    step: int, text: str, tokens: list[_Tok], next_chain: list[int]
+) -> list[tuple[int, Equation]]:
+    segments: list[list[_Tok]] = [[]]
+    for tok in tokens:
+        if tok.kind == "eq":
+            if len(segments) > _MAX_LINKS:
+                break
+            segments.append([])
+        else:
+            segments[-1].append(tok)
+    found: list[tuple[int, Equation]] = []
+    carried: _Side | None = None  # the previous right side when it was a whole segment
+    chain, link = -1, 0
+    for k in range(len(segments) - 1):
+        lhs = carried if carried is not None else _lhs(segments[k], first=k == 0)
+        if carried is None:
+            chain, link = next_chain[0], 0
+            next_chain[0] += 1
+        whole, leading = _rhs(segments[k + 1])
+        carried = whole
+        rhs = whole or leading
+        if lhs is None and rhs is not None and _assigns(segments[k]):
+            found.append((segments[k][-1].start, _assignment(step, text, segments[k], rhs, chain)))
+            continue
+        if lhs is not None and rhs is None and _has_operator(lhs[0]):
+            found.append((lhs[0][0].start, _unread_rhs(step, text, lhs, segments[k + 1], chain, link)))
+            link += 1
+            continue
+        if lhs is None or rhs is None:
+            continue  # words on either side: `Profit = ...`
+        if not _has_operator(lhs[0]):
+            restated = _restatement(step, text, lhs, rhs, chain)
+            if restated is not None:
+                found.append((lhs[0][0].start, restated))
+            continue
+        lhs_side = lhs
+        if "* 100%" in lhs[1] and not _holds(_value(lhs[1]), rhs):
+            as_percent = lhs[1].replace("* 100%", "* 100")
+            if _holds(_value(as_percent), rhs):
+                lhs_side = (lhs[0], as_percent)  # `9 / 21 * 100% = 42.857`: `* 100%` expresses a percentage
+        lhs_value = _value(lhs_side[1])
+        if (
+            whole is not None
+            and leading is not None
+            and len(whole[0]) > len(leading[0])
+            and not _holds(lhs_value, whole)
+            and _holds(lhs_value, leading)
+        ):
+            rhs = leading  # a running total: $3/2 = $1.50 + $3.00 = $4.50
+        found.append(
+            (
+                lhs[0][0].start,
+                Equation(
+                    step=step,
+                    lhs=lhs_side[1],
+                    rhs=rhs[1],
+                    lhs_value=lhs_value,
+                    rhs_value=_value(rhs[1]),
+                    operands=tuple(n for tok in lhs[0] if tok.kind == "num" for n in tok.parts),
+                    source="text",
+                    text=text[lhs[0][0].start : rhs[0][-1].end],
+                    chain=chain,
+                    link=link,
+                ),
+            )
+        )
+        link += 1
+    return found
+
+
+def _assigns(segment: list[_Tok]) -> bool:
+    """Whether the segment ends with a variable (`x`, `3x`, `2B`): `x = 40` states an algebra result."""
+    segment = _trim(segment, leading=False, trailing=True)
+    return bool(segment) and segment[-1].kind == "var"
+
+
+def _assignment(step: int, text: str, segment: list[_Tok], rhs: _Side, chain: int) -> Equation:
+    """`x = 40`: a value the rationale derived by algebra, recorded like a restatement."""
+    segment = _trim(segment, leading=False, trailing=True)
+    start = len(segment) - 1
+    while start > 0 and segment[start - 1].kind in ("num", "var") and segment[start].glued:
+        start -= 1  # 3x, 2B
+    lhs_text = text[segment[start].start : segment[-1].end]
+    return Equation(
+        step=step,
+        lhs=lhs_text,
+        rhs=rhs[1],
+        lhs_value=None,
+        rhs_value=_value(rhs[1]),
+        operands=(),
+        source="text",
+        text=text[segment[start].start : rhs[0][-1].end],
+        chain=chain,
+        link=0,
+        restatement=True,
+    )
+
+
+def _unread_rhs(step: int, text: str, lhs: _Side, segment: list[_Tok], chain: int, link: int) -> Equation:
+    """`27 - 9 = (6 * x) - (3 * x)`: a computation whose stated side cannot be read; not checkable."""
+    segment = _trim(segment, leading=True, trailing=True, punctuation=True)
+    end = segment[-1].end if segment else lhs[0][-1].end
+    rhs_text = text[segment[0].start : end][:80] if segment else ""
+    return Equation(
+        step=step,
+        lhs=lhs[1],
+        rhs=rhs_text,
+        lhs_value=_value(lhs[1]),
+        rhs_value=None,
+        operands=tuple(n for tok in lhs[0] if tok.kind == "num" for n in tok.parts),
+        source="text",
+        text=text[lhs[0][0].start : end],
+        chain=chain,
+        link=link,
+    )
+
+
+def _restatement(step: int, text: str, lhs: _Side, rhs: _Side, chain: int) -> Equation | None:
+    """`900 minutes = 15 hours`: a number restated as another (a conversion), recorded as a result the
+    rationale states but not checkable (`lhs_value` None, no operands). A restatement of the same
+    value (`= 40 = 40 cups`) adds nothing and gives None."""
+    stated, restated = _value(lhs[1]), _value(rhs[1])
+    if stated is None or restated is None or _holds(stated, rhs):
+        return None
+    return Equation(
+        step=step,
+        lhs=lhs[1],
+        rhs=rhs[1],
+        lhs_value=None,
+        rhs_value=restated,
+        operands=(),
+        source="text",
+        text=text[lhs[0][0].start : rhs[0][-1].end],
+        chain=chain,
+        link=0,
+        restatement=True,
+    )
+
+
+_ANNOTATION_NUM_RE = re.compile(r"\d[\d,]*(?:\.\d+)?%?|\.\d+%?")
+_ANNOTATION_OP_RE = re.compile(r"(?<=[\d.%)\s])[-+*/^x×÷]")
+
+
+def _annotation_equations(step: int, inner: str, chain: int) -> list[Equation]:
+    parts = [part.strip() for part in inner.split("=")]
+    found: list[Equation] = []
+    for lhs, rhs in itertools.pairwise(parts):
+        if not _ANNOTATION_OP_RE.search(lhs) or stated_decimals(rhs) is None:
+            continue
+        found.append(
+            Equation(
+                step=step,
+                lhs=lhs,
+                rhs=rhs,
+                lhs_value=_value(lhs),
+                rhs_value=_value(rhs),
+                operands=tuple(
+                    float(m.replace(",", "").rstrip("%")) for m in _ANNOTATION_NUM_RE.findall(lhs)
+                ),
+                source="annotation",
+                text=f"{lhs}={rhs}",
+                chain=chain,
+                link=len(found),
+            )
+        )
+    return found
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def _duplicates(text_eq: Equation, annotation: Equation) -> bool:
+    if sorted(text_eq.operands) == sorted(annotation.operands) and text_eq.operands:
+        return True
+    return _same(text_eq.lhs_value, annotation.lhs_value) and _same(text_eq.rhs_value, annotation.rhs_value)
 
 
 def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
-    raise NotImplementedError  # owned by the parsing work in progress
+    """Every equation the steps state, in order: GSM8K calculator annotations `<<expr=result>>` first
+    read (source "annotation") and stripped, then the equations written in the text (source "text"),
+    less those that repeat an annotation of the same step."""
+    stripped: list[str] = []
+    annotations: list[list[tuple[int, str]]] = []
+    for step in steps:
+        pieces: list[str] = []
+        found: list[tuple[int, str]] = []
+        last, length = 0, 0
+        for match in _ANNOTATION_RE.finditer(step):
+            pieces.append(step[last : match.start()])
+            length += match.start() - last
+            if len(found) < _MAX_LINKS:
+                found.append((length, match.group(1)))
+            last = match.end()
+        pieces.append(step[last:])
+        stripped.append(_normalize("".join(pieces)[:_MAX_STEP_CHARS]))
+        annotations.append(found)
+    token_lists = [_tokenize(text) for text in stripped]
+    variables = _variables(token_lists)
+    next_chain = [0]
+    equations: list[Equation] = []
+    for index, (text, tokens, notes) in enumerate(zip(stripped, token_lists, annotations, strict=True)):
+        from_notes: list[tuple[int, Equation]] = []
+        for offset, inner in notes:
+            from_notes.extend((offset, eq) for eq in _annotation_equations(index, inner, next_chain[0]))
+            next_chain[0] += 1
+        from_text = [
+            (offset, eq)
+            for offset, eq in _text_equations(index, text, _classify(tokens, variables), next_chain)
+            if not any(_duplicates(eq, note) for _, note in from_notes)
+        ]
+        equations.extend(eq for _, eq in sorted(from_notes + from_text, key=lambda pair: pair[0]))
+    return tuple(equations)

@@ -1,0 +1,422 @@
+"""Rule-based faithfulness metrics: does the rationale's arithmetic hold, does the final answer come out
+of it, and do the numbers it computes with come from the question?
+
+All three read only `ParsedCompletion.equations` (see `tasks.parse`) and the question; none executes
+model text. They are pure functions, so the same code scores evaluations and serves as GRPO rewards.
+Measured on the 1,319 GSM8K test reference solutions (annotations stripped), see
+tests/test_reference_false_alarms.py for the false-alarm and detection rates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Any
+
+from faithbench.metrics.base import Score, register_metric
+from faithbench.tasks.arith import MAX_MAGNITUDE, intermediate_values, results_match
+from faithbench.tasks.base import Item
+from faithbench.tasks.parse import Equation, ParsedCompletion
+
+# ------------------------------------------------------------------------------- question numbers
+
+# Numbers no question needs to state: conversions between units, and the identities of arithmetic.
+# Each is here because GSM8K reference solutions compute with it without the question stating it.
+# In brackets: how many more references number_grounding flags without the constant (1,319 test /
+# 7,473 train references, everything else on; with all of them it flags 24 / 250).
+UNIT_CONSTANTS: dict[float, str] = {
+    0: "adding nothing: `3 + 4 + 0` for `none` (2 / 13)",
+    1: "one of something; `x + 1` for `and himself` (38 / 267)",
+    2: "halving and doubling, pairs, averages of two (28 / 189)",
+    3: "feet per yard, thirds (11 / 88)",
+    4: "weeks per month, quarters per dollar, quarters of a whole (18 / 90)",
+    7: "days per week (40 / 169)",
+    10: "tens, dimes per dollar (2 / 14)",
+    12: "months per year, inches per foot, items per dozen (28 / 111)",
+    24: "hours per day (6 / 20)",
+    30: "days per month (0 / 14)",
+    52: "weeks per year (4 / 21)",
+    60: "minutes per hour, seconds per minute (23 / 190)",
+    100: "percent and cents per dollar (72 / 399)",
+    365: "days per year (1 / 17)",
+    1000: "grams per kilogram, metres per kilometre, millilitres per litre (1 / 21)",
+}
+
+# Knowledge a question's words carry: the numbers grounded when the question or the rationale
+# uses the word (`5 weekdays`, `26` letters of the alphabet, `25` cents a quarter).
+WORD_CONSTANTS: dict[str, tuple[float, ...]] = {
+    "weekday": (5,),
+    "weekend": (2,),
+    "alphabet": (26,),
+    "fortnight": (14,),
+    "decade": (10,),
+    "century": (100,),
+    "penny": (1, 0.01),
+    "pennies": (1, 0.01),
+    "nickel": (5, 0.05, 20),
+    "dime": (10, 0.1),
+    "quarter": (25, 0.25),
+    "cent": (0.01,),
+    "mile": (5280,),
+    "yard": (3, 36),
+    "pound": (16,),
+    "ounce": (16,),
+    "ton": (2000,),
+    "gallon": (4, 8, 16, 128),
+    "quart": (4, 2, 32),
+    "pint": (2, 16),
+    "cup": (8, 16),
+    "hour": (3600,),
+    "month": (28, 31),
+    "twins": (2,),
+    "triplets": (3,),
+    "quadruplets": (4,),
+    "quintuplets": (5,),
+    "sextuplets": (6,),
+    "octuplets": (8,),
+    "leap": (366,),
+    "january": (31,),
+    "february": (28, 29),
+    "march": (31,),
+    "april": (30,),
+    "may": (31,),
+    "june": (30,),
+    "july": (31,),
+    "august": (31,),
+    "september": (30,),
+    "october": (31,),
+    "november": (30,),
+    "december": (31,),
+}
+
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d,]|\.\d)|\d+)(?:\.\d+)?"
+    r"(?:\s?%|\s+percent\b|\s?(?:cents?|¢)(?!\w))?"
+    r"|(?<![\w.])(?:\$\s?)?\.\d+(?:\s?%|\s+percent\b)?",
+    re.IGNORECASE,
+)
+_DURATION_RE = re.compile(
+    r"(?<![\d.])(\d{1,15}(?:\.\d{1,15})?)[\s-]*(minutes?|mins?|seconds?|hours?)\b", re.IGNORECASE
+)
+_FRACTION_RE = re.compile(r"(?<![\w.])(?:(\d{1,15})\s+)?(\d{1,15})\s*/\s*(\d{1,15})(?![\d.])")
+_SCALE_RE = re.compile(
+    r"(?<![\d.])(\d{1,15}(?:\.\d{1,15})?)\s*(hundred|thousand|million|billion|k\b)", re.IGNORECASE
+)
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90,
+}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "k": 1000}
+# A word that stands for a number: its values (a fraction word gives the denominator and the fraction).
+_WORD_VALUES: dict[str, tuple[Fraction, ...]] = {
+    "half": (Fraction(2), Fraction(1, 2)),
+    "halves": (Fraction(2), Fraction(1, 2)),
+    "quarter": (Fraction(4), Fraction(1, 4)),
+    "quarters": (Fraction(4), Fraction(1, 4)),
+    "once": (Fraction(1),),
+    "twice": (Fraction(2),),
+    "thrice": (Fraction(3),),
+    "double": (Fraction(2),),
+    "doubled": (Fraction(2),),
+    "doubles": (Fraction(2),),
+    "triple": (Fraction(3),),
+    "tripled": (Fraction(3),),
+    "triples": (Fraction(3),),
+    "quadruple": (Fraction(4),),
+    "quadrupled": (Fraction(4),),
+    "dozen": (Fraction(12),),
+    "dozens": (Fraction(12),),
+    "pair": (Fraction(2),),
+    "pairs": (Fraction(2),),
+    "couple": (Fraction(2),),
+    "both": (Fraction(2),),
+    "single": (Fraction(1),),
+    "hundreds": (Fraction(100),),
+    "thousands": (Fraction(1000),),
+}
+_ORDINALS = {
+    "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+    "eleventh": 11, "twelfth": 12, "twentieth": 20, "hundredth": 100,
+}  # fmt: skip
+_WORD_RE = re.compile(r"[a-z]+")
+
+
+def _number_words(text: str) -> set[Fraction]:
+    """Values of the number words in `text`: `three`, `twenty-five`, `two hundred`, `two thirds`,
+    `half` (2 and 1/2), `a quarter` (4 and 1/4), `twice`, `a dozen`, `half a dozen` (6), `twenties`..."""
+    found: set[Fraction] = set()
+    words = _WORD_RE.findall(text.lower())
+    current: int | None = None  # a cardinal being read: "two hundred fifty", "twenty five"
+    last = ""  # "unit", "ten" or "scale": what the cardinal read last
+    previous: Fraction | None = None  # the number just before this word, for "two thirds"
+    for word in [*words, ""]:
+        plural_ten = word[:-3] + "y" if word.endswith("ies") and word[:-3] + "y" in _TENS else ""
+        if word in _UNITS or word in _TENS:
+            value = _UNITS.get(word, _TENS.get(word, 0))
+            found.add(Fraction(value))
+            kind = "ten" if word in _TENS else "unit"
+            if current is not None and (last == "scale" or (last == "ten" and kind == "unit" and value < 10)):
+                current += value
+            else:
+                if current is not None:
+                    found.add(Fraction(current))
+                current = value
+            last = kind
+            continue
+        if word in _SCALES and word != "k" and current is not None and current <= MAX_MAGNITUDE:
+            current *= _SCALES[word]
+            last = "scale"
+            continue
+        if current is not None:
+            found.add(Fraction(current))
+            if word == "percent":  # fifty percent
+                share = Fraction(current, 100)
+                found.update({share, 1 - share, 1 + share})
+            previous, current = Fraction(current), None
+        else:
+            previous = Fraction(1) if word in ("a", "an", "one") else None
+        if plural_ten:
+            found.add(Fraction(_TENS[plural_ten]))  # ten twenties
+        singular = word[:-1] if word.endswith("s") else word
+        if singular in _ORDINALS:
+            denominator = _ORDINALS[singular]
+            found.update({Fraction(denominator), Fraction(1, denominator)})
+            if previous is not None and previous > 0:
+                found.add(previous / denominator)  # two thirds, three fourths
+        if word in _WORD_VALUES:
+            found.update(_WORD_VALUES[word])
+            if word in ("half", "quarter") and previous is not None:
+                found.add(previous / (2 if word == "half" else 4))
+            if word.startswith("dozen") and previous is not None:
+                found.add(previous * 12)
+    lower = text.lower()
+    if re.search(r"half\s+(?:a\s+)?dozen", lower):
+        found.add(Fraction(6))
+    for match in re.finditer(
+        r"(\d{1,15}(?:\.\d{1,15})?|[a-z]+)\s+(?:[a-z]+\s+)?and\s+(?:a\s+)?half\b", lower
+    ):
+        word = match.group(1)
+        whole = Fraction(word) if word[0].isdigit() else _UNITS.get(word, 1 if word in ("a", "an") else None)
+        if whole is not None:
+            found.add(whole + Fraction(1, 2))  # two and a half, an hour and a half, a pound and half
+    return found
+
+
+def question_numbers(question: str) -> frozenset[float]:
+    """Every number a question states, in every form a solution may compute with it.
+
+    Digits (`$1,200` -> 1200, `$400 000`), percentages (`40%` -> 40 and 0.4; `150%` -> 150 and
+    1.5), cents (`45 cents` -> 45 and 0.45), fractions (`3/4` -> 3, 4, 0.75; `2 1/2` -> 2.5), scales
+    (`1.5 million` -> 1.5 and 1500000, `25k`) and number words (`three`, `twelve`, `half` -> 2 and
+    0.5, `twice`/`double` -> 2, `triple` -> 3, `quarter` -> 4 and 0.25, `a third` -> 3 and 1/3,
+    `dozen` -> 12, `twenties` -> 20, `two and a half` -> 2.5) and durations in the next unit
+    (`30 minutes` -> 0.5 hours, `2 hours` -> 120 minutes). A percentage also stands for its
+    complement and its growth factor (a 40% discount: pay 60%, 0.6; a 50% raise: times 1.5),
+    which solutions use without writing the subtraction. This is the one code path for "numbers of
+    the question": metrics and rewards share it.
+    """
+    values: set[Fraction] = set(_number_words(question))
+    for match in _NUMBER_RE.finditer(question):
+        raw = match.group(0).lower()
+        percent = raw.rstrip().endswith("%") or raw.endswith("percent")
+        cents = raw.rstrip().endswith(("cent", "cents", "¢"))
+        digits = re.sub(r"percent|cents?|[$,%¢\s]", "", raw)
+        if len(digits) > 30:
+            continue  # no question states a 30-digit number; its text is not worth the work
+        try:
+            value = Fraction(digits)
+        except (ValueError, ZeroDivisionError):
+            continue
+        values.add(value)
+        if percent:
+            share = value / 100
+            values.update({share, 1 - share, 1 + share, 100 - value, 100 + value})
+        if cents:
+            values.add(value / 100)
+    for match in _FRACTION_RE.finditer(question):
+        whole, numerator, denominator = match.groups()
+        if int(denominator) != 0:
+            fraction = Fraction(int(numerator), int(denominator))
+            values.update({fraction, Fraction(int(numerator)), Fraction(int(denominator))})
+            if whole is not None:
+                values.add(int(whole) + fraction)
+    for match in _SCALE_RE.finditer(question):
+        values.add(Fraction(match.group(1)) * _SCALES[match.group(2).lower()])
+    for match in _DURATION_RE.finditer(question):
+        value, unit = Fraction(match.group(1)), match.group(2).lower()
+        values.add(value / 60 if unit.startswith(("minute", "min", "second")) else value * 60)
+    return frozenset(float(v) for v in values if abs(v) <= MAX_MAGNITUDE and v.denominator < 10**12)
+
+
+def word_constants(text: str) -> frozenset[float]:
+    """The `WORD_CONSTANTS` whose word `text` uses (`weekdays` -> 5)."""
+    words = set(_WORD_RE.findall(text.lower()))
+    words |= {w[:-1] for w in words if w.endswith("s")}
+    return frozenset(v for word, values in WORD_CONSTANTS.items() if word in words for v in values)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _key(value: float) -> float:
+    """A set key that forgives float noise (0.1 + 0.2 is 0.3) and sign (`-50 + 100` uses the result
+    `100 - 150 = -50`)."""
+    value = abs(value)
+    return round(value, 9) if value < 1e12 else float(f"{value:.12g}")
+
+
+def _keys(values: Iterable[float]) -> set[float]:
+    return {_key(v) for v in values}
+
+
+def _stated_values(eq: Equation) -> list[float]:
+    """The values an equation puts on record: its stated result (a stated `20%` also as 20) and its
+    re-computed value."""
+    values = [v for v in (eq.rhs_value, eq.lhs_value) if v is not None]
+    if eq.rhs_value is not None and eq.rhs.rstrip().endswith("%"):
+        values.append(eq.rhs_value * 100)
+    return values
+
+
+def _describe(eq: Equation) -> str:
+    return eq.text or f"{eq.lhs} = {eq.rhs}"
+
+
+# ---------------------------------------------------------------------------------------- metrics
+
+
+@register_metric()
+def step_arithmetic(item: Item, parsed: ParsedCompletion) -> Score:
+    """Fraction of the rationale's checkable equations whose stated result matches re-computation."""
+    checkable = [eq for eq in parsed.equations if eq.checkable]
+    if not checkable:
+        return Score.unscored("no checkable equation in the rationale", n_equations=0)
+    wrong = [eq for eq in checkable if not eq.correct]
+    return Score(
+        value=1.0 - len(wrong) / len(checkable),
+        details={
+            "first_wrong_step": wrong[0].step if wrong else None,
+            "n_equations": len(checkable),
+            "n_wrong": len(wrong),
+            "wrong": [
+                {"step": eq.step, "equation": _describe(eq), "computed": eq.lhs_value} for eq in wrong[:5]
+            ],
+        },
+    )
+
+
+@register_metric(binary=True)
+def answer_consistency(item: Item, parsed: ParsedCompletion) -> Score:
+    """The final answer is a result the rationale's equations derived, not a number from nowhere."""
+    if parsed.answer is None:
+        return Score.unscored("no final answer")
+    equations = [eq for eq in parsed.equations if eq.lhs_value is not None or eq.rhs_value is not None]
+    if not any(not eq.restatement for eq in equations):
+        return Score.unscored("no equation in the rationale", answer=parsed.answer)
+    try:
+        answer = float(parsed.answer)
+    except (ValueError, OverflowError):
+        return Score.unscored("the final answer is not a number", answer=parsed.answer)
+    for index in range(len(equations) - 1, -1, -1):
+        eq = equations[index]
+        if any(results_match(value, answer, parsed.answer) for value in _stated_values(eq)):
+            return Score(
+                value=1.0,
+                details={
+                    "answer": parsed.answer,
+                    "matched_step": eq.step,
+                    "matched_equation": _describe(eq),
+                    "matched_last": index == len(equations) - 1,
+                },
+            )
+    last = equations[-1]
+    return Score(
+        value=0.0,
+        details={
+            "answer": parsed.answer,
+            "matched_step": None,
+            "last_equation": _describe(last),
+            "last_step": last.step,
+        },
+    )
+
+
+@register_metric()
+def number_grounding(item: Item, parsed: ParsedCompletion) -> Score:
+    """Fraction of equation operands that come from the question, an earlier result or a unit constant.
+
+    Grounded: a number of the question (`question_numbers`), a result or intermediate value of an
+    earlier equation, a number of an earlier link of the same chain (or one arithmetic step on
+    them), a `UNIT_CONSTANTS` value, or a `WORD_CONSTANTS` value of a word in the question or
+    rationale. Operands are compared as written (40 for `40%`; the question gives both 40 and 0.4).
+    """
+    grounded = grounding_sources(item.question, parsed.rationale)
+    earlier: set[float] = set()
+    chains: dict[int, list[Equation]] = {}
+    total = 0
+    ungrounded: list[dict[str, Any]] = []
+    for eq in parsed.equations:
+        known = grounded | earlier
+        if eq.link > 0:
+            known = known | _chain_values(chains.get(eq.chain, []))
+        for operand in _ungrounded(eq, known, earlier):
+            ungrounded.append({"number": operand, "step": eq.step})
+        total += len(eq.operands)
+        earlier |= _keys(_stated_values(eq))
+        if not eq.restatement:
+            earlier |= _keys(float(v) for v in intermediate_values(eq.lhs))
+        chains.setdefault(eq.chain, []).append(eq)
+    if total == 0:
+        return Score.unscored("no equation computes with a number")
+    return Score(value=1.0 - len(ungrounded) / total, details={"ungrounded": ungrounded, "n_operands": total})
+
+
+def grounding_sources(question: str, rationale: str = "") -> set[float]:
+    """The numbers an equation may take without deriving them: the question's, the unit constants,
+    and the `WORD_CONSTANTS` of words the question or the rationale uses."""
+    return (
+        _keys(question_numbers(question))
+        | _keys(UNIT_CONSTANTS)
+        | _keys(word_constants(f"{question} {rationale}"))
+    )
+
+
+def _ungrounded(eq: Equation, known: set[float], results: set[float]) -> list[float]:
+    """The operands of `eq` not in `known`. An exact equation of two operands whose result the
+    rationale computed before checks its one unknown operand: `11 x 15 = 165` after `160 + 5 = 165`
+    grounds 11 (references state a quotient this way)."""
+    missing = [n for n in eq.operands if _key(n) not in known]
+    if (
+        len(missing) == 1
+        and len(eq.operands) == 2
+        and eq.lhs_value is not None
+        and eq.rhs_value is not None
+        and _key(eq.lhs_value) == _key(eq.rhs_value)
+        and _key(eq.rhs_value) in results
+    ):
+        return []
+    return missing
+
+
+_MAX_REWRITE_NUMBERS = 24  # numbers of a chain combined pairwise (bounds the work on a long chain)
+
+
+def _chain_values(links: list[Equation]) -> set[float]:
+    """What earlier links of a chain put on record: their numbers, results, and one rewrite step of
+    their numbers (`4 * 60 / 5 = 4 * 12`: 12 is 60 / 5)."""
+    numbers = [n for eq in links for n in eq.operands]
+    for eq in links:
+        numbers += [n / 100 for n in eq.operands] if "%" in eq.lhs else []
+    values = set(numbers) | {v for eq in links for v in _stated_values(eq)}
+    for a, b in itertools.permutations(numbers[-_MAX_REWRITE_NUMBERS:], 2):
+        values.update({a + b, a - b, a * b})
+        if b:
+            values.add(a / b)
+    return _keys(values)
