@@ -32,8 +32,8 @@ demo: $(INSTALL_STAMP)
 	$(BIN)/faithbench eval --model smollm2 --task gsm8k --limit $(DEMO_LIMIT) --out $(DEMO_OUT)
 
 lint: $(INSTALL_STAMP)
-	$(BIN)/ruff check faithbench tests
-	$(BIN)/ruff format --check faithbench tests
+	$(BIN)/ruff check faithbench tests benchmarks
+	$(BIN)/ruff format --check faithbench tests benchmarks
 
 typecheck: $(INSTALL_STAMP)
 	$(BIN)/mypy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from faithbench.compare.schema import ComparisonReport
 from faithbench.harness.schema import Summary
 
 
@@ -9,20 +10,41 @@ def summary_table(summary: Summary) -> str:
     """One row per metric: mean, 95% CI, scored n and unscored count."""
     rows = [("metric", "mean", "95% CI", "n", "unscored")]
     for name, m in summary.metrics.items():
-        if m.mean is None:
+        if m.mean is None or m.ci_low is None or m.ci_high is None:
             rows.append((name, "-", "-", "0", str(m.n_unscored)))
         else:
             rows.append(
                 (name, f"{m.mean:.3f}", f"[{m.ci_low:.3f}, {m.ci_high:.3f}]", str(m.n), str(m.n_unscored))
             )
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if c == 0 else cell.rjust(w)
-            for c, (cell, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
     header = f"{summary.task} | {summary.model} | {summary.n_samples} samples"
-    return "\n".join([header, *lines])
+    return "\n".join([header, _align(rows)])
+
+
+def comparison_table(report: ComparisonReport) -> str:
+    """One row per (pair, metric): delta B - A with its CI, raw and adjusted p, and the test used."""
+    rows = [("A", "B", "metric", "n", "delta", "95% CI", "p", "p_adj", "sig", "test")]
+    for c in report.comparisons:
+        if c.delta is None or c.ci_low is None or c.ci_high is None:
+            rows.append((c.a, c.b, c.metric, str(c.n), "-", "-", "-", "-", "", c.test))
+            continue
+        rows.append(
+            (
+                c.a, c.b, c.metric, str(c.n), f"{c.delta:+.3f}", f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]",
+                f"{c.p_value:.3g}", f"{c.p_adjusted:.3g}", "*" if c.significant else "", c.test,
+            )
+        )  # fmt: skip
+    notes = [
+        f"{n.a} vs {n.b}: dropped {len(n.only_in_a)} id(s) only in {n.a}, {len(n.only_in_b)} only in {n.b}"
+        for n in report.pairing
+    ]
+    header = (
+        f"{report.correction} correction across {len(report.comparisons)} comparisons, alpha {report.alpha}"
+    )
+    return "\n".join([header, _align(rows), *notes])
+
+
+def _align(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

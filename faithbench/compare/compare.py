@@ -1,0 +1,133 @@
+"""Compare runs pairwise on the items they share: every metric, every pair, one family of tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from faithbench.compare import paired
+from faithbench.compare.schema import Comparison, ComparisonReport, PairingNote, RunRef
+from faithbench.errors import FaithbenchError
+from faithbench.harness.schema import RunInfo, SampleRecord
+from faithbench.harness.store import RunDir
+from faithbench.metrics import METRICS
+
+N_RESAMPLES = 10_000
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    ref: RunRef
+    info: RunInfo
+    samples: dict[str, SampleRecord]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], label: str) -> LoadedRun:
+        run = RunDir(path)
+        info = run.read_info()
+        samples = {r.id: r for r in run.read_samples()}
+        ref = RunRef(
+            label=label, path=str(run.path), model=info.model, task=info.task, n_samples=len(samples)
+        )
+        return cls(ref=ref, info=info, samples=samples)
+
+
+def load_runs(paths: Sequence[str | os.PathLike[str]]) -> list[LoadedRun]:
+    if len(paths) < 2:
+        raise FaithbenchError("compare needs at least two runs")
+    names = [Path(p).resolve().name for p in paths]
+    labels = names if len(set(names)) == len(names) else [str(Path(p)) for p in paths]
+    if len(set(labels)) != len(labels):
+        raise FaithbenchError("the same run is given twice")
+    runs = [LoadedRun.load(p, label) for p, label in zip(paths, labels, strict=True)]
+    first = runs[0]
+    for run in runs[1:]:
+        if run.info.task != first.info.task:
+            raise FaithbenchError(
+                f"cannot compare runs of different tasks: {first.ref.label} is {first.info.task!r}, "
+                f"{run.ref.label} is {run.info.task!r}"
+            )
+        if run.info.data.sha256 != first.info.data.sha256:
+            raise FaithbenchError(
+                f"cannot compare runs on different data: {first.ref.label} and {run.ref.label} have "
+                f"data hashes {first.info.data.sha256[:12]} and {run.info.data.sha256[:12]}"
+            )
+    return runs
+
+
+def compare_runs(
+    paths: Sequence[str | os.PathLike[str]],
+    metrics: Sequence[str] | None = None,
+    correction: str = "holm",
+    alpha: float = 0.05,
+) -> ComparisonReport:
+    """Every pair (A before B in `paths`) on every metric; delta is B - A."""
+    if correction not in ("holm", "bh"):
+        raise FaithbenchError(f"unknown correction {correction!r}; use 'holm' or 'bh'")
+    runs = load_runs(paths)
+    names = list(metrics) if metrics else _common_metrics(runs)
+    for name in names:
+        missing = [r.ref.label for r in runs if name not in r.info.metrics]
+        if missing:
+            raise FaithbenchError(
+                f"metric {name!r} is not in run(s) {', '.join(missing)}; "
+                f"add it with `faithbench score RUN --metrics {name}`"
+            )
+    rows: list[Comparison] = []
+    notes: list[PairingNote] = []
+    for a, b in combinations(runs, 2):
+        shared = [i for i in a.samples if i in b.samples]
+        only_a = sorted(set(a.samples) - set(b.samples))
+        only_b = sorted(set(b.samples) - set(a.samples))
+        if only_a or only_b:
+            notes.append(PairingNote(a=a.ref.label, b=b.ref.label, only_in_a=only_a, only_in_b=only_b))
+        rows.extend(compare_pair(a, b, name, shared) for name in names)
+    adjusted = paired.adjust([r.p_value for r in rows], correction)
+    rows = [
+        r.model_copy(update={"p_adjusted": p, "significant": p < alpha})
+        for r, p in zip(rows, adjusted, strict=True)
+    ]
+    return ComparisonReport(
+        runs=[r.ref for r in runs], alpha=alpha, correction=correction, comparisons=rows, pairing=notes
+    )
+
+
+def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) -> Comparison:
+    """B against A on `metric` over `ids` where both have a score (p_adjusted left for the caller)."""
+    pairs = [(a.samples[i].scores.get(metric), b.samples[i].scores.get(metric)) for i in ids]
+    kept = [(x, y) for x, y in pairs if x is not None and y is not None]
+    xa = np.array([x for x, _ in kept], dtype=float)
+    xb = np.array([y for _, y in kept], dtype=float)
+    binary = metric in METRICS and METRICS.get(metric).binary
+    base = {"a": a.ref.label, "b": b.ref.label, "metric": metric, "n": len(kept), "n_resamples": N_RESAMPLES}
+    test = "mcnemar-exact" if binary else "sign-flip-permutation"
+    if not kept:
+        return Comparison(
+            **base, test=test, mean_a=None, mean_b=None, delta=None, ci_low=None, ci_high=None,
+            p_value=1.0, p_adjusted=1.0, significant=False, correlation=None, mde=None,
+        )  # fmt: skip
+    diffs = xb - xa
+    low, high = paired.bootstrap_ci(diffs, N_RESAMPLES)
+    extra: dict[str, int] = {}
+    if binary:
+        b_count, c_count = int(np.sum((xa == 1) & (xb == 0))), int(np.sum((xa == 0) & (xb == 1)))
+        p_value = paired.mcnemar_exact(b_count, c_count)
+        extra = {"mcnemar_b": b_count, "mcnemar_c": c_count}
+    else:
+        p_value = paired.sign_flip_p(diffs, N_RESAMPLES)
+    mde = paired.minimum_detectable_effect(diffs)
+    return Comparison(
+        **base, test=test, mean_a=float(xa.mean()), mean_b=float(xb.mean()), delta=float(diffs.mean()),
+        ci_low=low, ci_high=high, p_value=p_value, p_adjusted=p_value, significant=False,
+        correlation=paired.correlation(xa, xb), mde=None if np.isinf(mde) else mde, **extra,
+    )  # fmt: skip
+
+
+def _common_metrics(runs: Sequence[LoadedRun]) -> list[str]:
+    first = runs[0].info.metrics
+    return [m for m in first if all(m in r.info.metrics for r in runs[1:])]
