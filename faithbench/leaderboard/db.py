@@ -57,7 +57,7 @@ class RunRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
-    label: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(Text)
     model: Mapped[str] = mapped_column(Text)
     model_identity: Mapped[str] = mapped_column(Text)
     task: Mapped[str] = mapped_column(String(255), index=True)
