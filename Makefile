@@ -17,7 +17,7 @@ endif
 DEMO_LIMIT ?= 20
 DEMO_OUT ?= runs/demo
 
-.PHONY: install demo test lint typecheck pytest clean
+.PHONY: install system-deps demo test lint typecheck pytest clean
 
 install: $(INSTALL_STAMP)
 
@@ -38,7 +38,10 @@ lint: $(INSTALL_STAMP)
 typecheck: $(INSTALL_STAMP)
 	$(BIN)/mypy
 
-pytest: $(INSTALL_STAMP)
+system-deps:
+	bash scripts/system-deps.sh
+
+pytest: $(INSTALL_STAMP) system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.add_argument(
+        "--db",
+        help="results database to register the finished run in: SQLAlchemy URL or SQLite file "
+        "(default: $FAITHBENCH_DB, else sqlite:///faithbench.db)",
+    )
+    ev.add_argument(
+        "--no-register", action="store_true", help="do not record the run in the results database"
+    )
     ev.set_defaults(func=_eval)
 
     sc = verbs.add_parser(
@@ -74,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("run", type=Path, help="run directory")
     sc.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all rule metrics)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.add_argument("--db", help="results database to re-register the run in (default: $FAITHBENCH_DB)")
+    sc.add_argument("--no-register", action="store_true", help="do not update the results database")
     sc.set_defaults(func=_score)
 
     cmp = verbs.add_parser(
@@ -118,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gt.set_defaults(func=_gate)
 
+    from faithbench.leaderboard.cli import add_leaderboard_commands
+
+    add_leaderboard_commands(verbs)
+
     for noun, func, text in (
         ("metrics", _metrics_list, "registered metrics"),
         ("tasks", _tasks_list, "tasks"),
@@ -149,6 +163,8 @@ def _eval(args: argparse.Namespace) -> int:
             metrics=args.metrics,
             data_dir=args.data_dir,
             use_cache=not args.no_cache,
+            register=not args.no_register,
+            db=args.db,
             progress=not args.quiet,
         )
     )
@@ -160,7 +176,10 @@ def _score(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import rescore
     from faithbench.harness.scoring import DEFAULT_METRICS
 
-    run = rescore(args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet)
+    run = rescore(
+        args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet,
+        register=not args.no_register, db=args.db,
+    )  # fmt: skip
     _print_run(run.path)
     return 0
 

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import textwrap
@@ -78,7 +79,12 @@ def test_metric_plugin_installed_through_entry_point(tmp_path: Path, data_dir: P
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(pkg)],
         check=True,
     )
-    env = {"PYTHONPATH": str(site), "PATH": str(BIN), "FAITHBENCH_DATA_DIR": str(data_dir)}
+    env = {
+        "PYTHONPATH": str(site),
+        "PATH": str(BIN),
+        "FAITHBENCH_DATA_DIR": str(data_dir),
+        "FAITHBENCH_DB": os.environ["FAITHBENCH_DB"],
+    }
     listed = subprocess.run([BIN / "faithbench", "metrics", "list"], capture_output=True, text=True, env=env)
     assert listed.returncode == 0, listed.stderr
     line = next(x for x in listed.stdout.splitlines() if x.startswith("rationale_has_equals "))

@@ -49,6 +49,8 @@ class EvalConfig:
     use_cache: bool = True
     progress: bool = True
     extra_stop: list[str] = field(default_factory=list)
+    register: bool = True  # record the finished run in the results database (faithbench.leaderboard)
+    db: str | None = None  # its URL or SQLite path; None: $FAITHBENCH_DB, else sqlite:///faithbench.db
 
 
 def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
@@ -135,11 +137,20 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         if cache:
             cache.close()
     finish(run, info, status="finished")
+    if config.register:
+        _register(run, config.db)
     return run
 
 
-def rescore(path: str | Path, metric_names: list[str], progress: bool = True) -> RunDir:
-    """Score a finished run's stored completions with `metric_names`; generates nothing."""
+def rescore(
+    path: str | Path,
+    metric_names: list[str],
+    progress: bool = True,
+    register: bool = True,
+    db: str | None = None,
+) -> RunDir:
+    """Score a run's stored completions with `metric_names`; generates nothing. A finished run is
+    registered again so the leaderboard sees its new summary."""
     run = RunDir(path)
     info = run.read_info()
     metrics = resolve_metrics(metric_names)
@@ -151,6 +162,8 @@ def rescore(path: str | Path, metric_names: list[str], progress: bool = True) ->
     run.replace_samples(rescored)
     names = list(dict.fromkeys([*info.metrics, *(m.name for m in metrics)]))
     finish(run, info.model_copy(update={"metrics": names}), status=info.status)
+    if register and info.status == "finished":
+        _register(run, db)
     return run
 
 
@@ -166,6 +179,24 @@ def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -
     run.write_summary(summary)
     run.write_info(info.model_copy(update={"status": status, "updated_at": _now()}))
     return summary
+
+
+def _register(run: RunDir, db: str | None) -> None:
+    """Record the finished run in the results database; a database failure only warns (the run is
+    safe on disk and `faithbench register RUN` can record it later)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from faithbench.leaderboard.db import DatabaseError, register_run, resolve_db_url, safe_url
+
+    try:
+        register_run(run.path, db)
+    except (DatabaseError, SQLAlchemyError) as exc:
+        reason = exc.reason if isinstance(exc, DatabaseError) else str(exc).splitlines()[0]
+        print(
+            f"faithbench: warning: run not registered in {safe_url(resolve_db_url(db))}: {reason}; "
+            f"it is saved in {run.path}; record it later with `faithbench register {run.path}`",
+            file=sys.stderr,
+        )
 
 
 def _task(name: str) -> Task:

@@ -155,7 +155,7 @@ def register_run(
         )
     summary = run.read_summary()
     url = resolve_db_url(db)
-    values = {
+    values: dict[str, object] = {
         "model": info.model,
         "model_identity": info.model_identity,
         "task": info.task,
@@ -166,27 +166,31 @@ def register_run(
         "summary": summary.model_dump_json(),
     }
     with _session(url) as session:
-        for attempt in range(2):  # a concurrent first registration of the same path: retry as update
-            try:
-                row = session.scalars(select(RunRow).where(RunRow.path == str(run.path))).one_or_none()
-                if row is None:
-                    row = RunRow(path=str(run.path), label=label or run.path.name, **values)
-                    session.add(row)
-                else:
-                    for key, value in values.items():
-                        setattr(row, key, value)
-                    if label:
-                        row.label = label
-                    row.metrics.clear()
-                    session.flush()  # old metric rows go before the new ones with the same keys
-                row.metrics.extend(_metric_row(name, m) for name, m in summary.metrics.items())
-                session.commit()
-                break
-            except IntegrityError:
-                session.rollback()
-                if attempt:
-                    raise
+        try:
+            row = _upsert(session, str(run.path), label or None, values, summary)
+        except IntegrityError:  # a concurrent first registration of the same path won: update it
+            session.rollback()
+            row = _upsert(session, str(run.path), label or None, values, summary)
         return _registered(row)
+
+
+def _upsert(
+    session: Session, path: str, label: str | None, values: dict[str, object], summary: Summary
+) -> RunRow:
+    row = session.scalars(select(RunRow).where(RunRow.path == path)).one_or_none()
+    if row is None:
+        row = RunRow(path=path, label=label or Path(path).name, **values)
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+        if label:
+            row.label = label
+        row.metrics.clear()
+        session.flush()  # the old metric rows go before new ones with the same keys arrive
+    row.metrics.extend(_metric_row(name, m) for name, m in summary.metrics.items())
+    session.commit()
+    return row
 
 
 def list_runs(db: str | os.PathLike[str] | None = None, task: str | None = None) -> list[RegisteredRun]:

@@ -21,7 +21,14 @@ class LeaderboardEntry(BaseModel):
         "significantly worse than group k's leader"
     )
     p_vs_group_leader: float | None = Field(description="p-value of the test against its group's leader")
-    paired: bool | None = Field(description="whether that test paired items by id (runs' samples available and items match)")
+    paired: bool | None = Field(
+        description="whether that test paired items by id (runs' samples available and items match)"
+    )
+    test: str | None = Field(
+        None,
+        description="the test behind p_vs_group_leader: mcnemar-exact or sign-flip-permutation (paired), "
+        "two-proportion-z or welch-z (unpaired, from the stored summaries); None for a group leader",
+    )
 
 
 class Leaderboard(BaseModel):
@@ -29,3 +36,6 @@ class Leaderboard(BaseModel):
     metric: str
     alpha: float
     entries: list[LeaderboardEntry]
+    notes: list[str] = Field(
+        default_factory=list, description="runs left out (no score on the metric) and tests that fell back"
+    )

@@ -1,0 +1,129 @@
+"""A comparison report as Markdown, fit for a pull-request comment: a headline verdict, one table
+row per comparison, a legend, and the ids a pairing dropped."""
+
+from __future__ import annotations
+
+import math
+
+from faithbench.compare.schema import Comparison, ComparisonReport
+
+CORRECTIONS = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+MAX_IDS = 10  # dropped ids listed per side of a pairing note
+
+
+def comparison_markdown(report: ComparisonReport) -> str:
+    """Headline verdict, table of comparisons (metric, A, B, delta with CI, p, p_adj, significant),
+    legend and pairing notes."""
+    correction = CORRECTIONS.get(report.correction, report.correction)
+    labels = [r.label for r in report.runs]
+    tasks = sorted({r.task for r in report.runs})
+    n_sig = sum(c.significant for c in report.comparisons)
+    lines = [
+        f"### faithbench comparison: {', '.join(_code(label) for label in labels)}"
+        + (f" on {', '.join(_code(t) for t in tasks)}" if tasks else ""),
+        "",
+    ]
+    if not report.comparisons:
+        lines += ["**No comparisons**: the runs share no metric.", ""]
+    else:
+        lines += [
+            f"**{n_sig} of {len(report.comparisons)} comparisons significant** "
+            f"({correction}-adjusted across all of them, α = {report.alpha:g}).",
+            "",
+            *_verdicts(report),
+            "",
+            "| metric | A | B | n | Δ (B − A) [95% CI] | p | p_adj | sig |",
+            "|---|---|---|--:|--:|--:|--:|:-:|",
+            *(_row(c) for c in report.comparisons),
+            "",
+            f"<sub>Δ = mean(B) − mean(A) over the items both runs scored (paired by id); 95% CI: paired "
+            f"bootstrap. p: exact McNemar (binary metrics) or sign-flip permutation test; p_adj: "
+            f"{correction} across all {len(report.comparisons)} comparisons. "
+            f"✓ significant (p_adj < {report.alpha:g}), · not significant.</sub>",
+        ]
+    if report.pairing:
+        lines += ["", "**Pairing notes** (ids in only one run of a pair, left out of that pair's tests):", ""]
+        for note in report.pairing:
+            lines.append(
+                f"- {_code(note.a)} vs {_code(note.b)}: {len(note.only_in_a)} only in {_code(note.a)}"
+                f"{_ids(note.only_in_a)}, {len(note.only_in_b)} only in {_code(note.b)}{_ids(note.only_in_b)}"
+            )
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _verdicts(report: ComparisonReport) -> list[str]:
+    """One bullet per pair: where B is significantly higher or lower than A."""
+    pairs = list(dict.fromkeys((c.a, c.b) for c in report.comparisons))
+    bullets = []
+    for a, b in pairs:
+        rows = [c for c in report.comparisons if (c.a, c.b) == (a, b)]
+        up = [c for c in rows if c.significant and c.delta is not None and c.delta > 0]
+        down = [c for c in rows if c.significant and c.delta is not None and c.delta < 0]
+        rest = len(rows) - len(up) - len(down)
+        parts = []
+        if down:
+            parts.append(f"**lower** on {_effects(down)}")
+        if up:
+            parts.append(f"**higher** on {_effects(up)}")
+        if not parts:
+            bullets.append(
+                f"- {_code(b)} vs {_code(a)}: no significant difference on any of {len(rows)} "
+                f"metric{'s' if len(rows) != 1 else ''}"
+            )
+            continue
+        tail = f"; no significant difference on {rest} other{'s' if rest != 1 else ''}" if rest else ""
+        bullets.append(f"- {_code(b)} vs {_code(a)}: {'; '.join(parts)}{tail}")
+    return bullets
+
+
+def _effects(rows: list[Comparison]) -> str:
+    return ", ".join(f"{_text(c.metric)} ({_signed(c.delta)})" for c in rows)
+
+
+def _row(c: Comparison) -> str:
+    cells = [
+        _text(c.metric),
+        f"{_code(c.a)} {_num(c.mean_a)}",
+        f"{_code(c.b)} {_num(c.mean_b)}",
+        str(c.n),
+        f"{_signed(c.delta)} [{_signed(c.ci_low)}, {_signed(c.ci_high)}]" if c.delta is not None else "–",
+        _p(c.p_value),
+        _p(c.p_adjusted),
+        "✓" if c.significant else "·",
+    ]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _text(text: str) -> str:
+    """Run-provided text as one line of Markdown that cannot open raw HTML."""
+    text = " ".join(str(text).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text: str) -> str:
+    """A label as inline code, one line (a backtick in it would end the span: it becomes a quote)."""
+    return "`" + " ".join(str(text).split()).replace("`", "'") + "`"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _signed(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    text = f"{value:+.3f}"
+    return "0.000" if text in ("+0.000", "-0.000") else text
+
+
+def _p(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.3f}" if value >= 0.001 or value == 0 else f"{value:.1e}"
+
+
+def _ids(ids: list[str]) -> str:
+    if not ids:
+        return ""
+    shown = ", ".join(_code(i) for i in ids[:MAX_IDS])
+    return f" ({shown}{', …' if len(ids) > MAX_IDS else ''})"
