@@ -394,21 +394,29 @@ def _matrix_section(report: ComparisonReport, labels: list[str], metrics: list[s
 
 
 def _nice_step(span: float) -> float:
-    for step in (0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0):
+    for step in (0.001, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0):
         if span / step <= 6:
             return step
     return 10 ** math.ceil(math.log10(span))
 
 
+MIN_SPAN = 0.02  # the narrowest axis: a CI of width 0.001 should not fill the plot
+
+
 def _axis(values: list[float]) -> tuple[float, float, float]:
-    """Axis range and tick step covering `values`, kept inside [0, 1] when they are."""
+    """Axis range and tick step covering `values` with a margin, kept inside [0, 1] when they are."""
     lo, hi = min(values), max(values)
-    span = max(hi - lo, 0.02)
-    lo, hi = lo - 0.08 * span, hi + 0.08 * span
-    if min(values) >= 0:
-        lo = max(lo, 0.0)
-    if max(values) <= 1:
-        hi = min(hi, 1.0)
+    margin = 0.08 * (hi - lo)
+    lo, hi = lo - margin, hi + margin
+    if hi - lo < MIN_SPAN:
+        centre = (lo + hi) / 2
+        lo, hi = centre - MIN_SPAN / 2, centre + MIN_SPAN / 2
+    if min(values) >= 0 and lo < 0:
+        lo, hi = 0.0, max(hi - lo, max(values))
+    if max(values) <= 1 and hi > 1:
+        lo, hi = min(lo - (hi - 1), min(values)), 1.0
+        if min(values) >= 0:
+            lo = max(lo, 0.0)
     step = _nice_step(hi - lo)
     lo = math.floor(lo / step + 1e-9) * step
     hi = math.ceil(hi / step - 1e-9) * step
@@ -433,7 +441,7 @@ def _plot(
         )
     lo, hi, step = _axis([v for _, mean, low, high in points for v in (mean, low, high)])
     label_w, value_w, row_h, top, bottom = 130, 140, 30, 12, 34
-    width = 590
+    width = 570
     plot_w = width - label_w - value_w
     height = top + row_h * len(labels) + bottom
 
@@ -450,7 +458,7 @@ def _plot(
         v = lo + k * step
         xv = x(v)
         parts.append(f'<line class="grid" x1="{xv:.1f}" y1="{top - 4}" x2="{xv:.1f}" y2="{axis_y}"/>')
-        tick = f"{v:.3f}".rstrip("0").rstrip(".") if step < 1 else f"{v:g}"
+        tick = f"{v:.4f}".rstrip("0").rstrip(".") if step < 1 else f"{v:g}"
         parts.append(f'<text class="tick" x="{xv:.1f}" y="{axis_y + 16}" text-anchor="middle">{tick}</text>')
     parts.append(f'<line class="axis" x1="{label_w}" y1="{axis_y}" x2="{label_w + plot_w}" y2="{axis_y}"/>')
     if points[0][0] == labels[0] and len(labels) > 1:  # the first run's mean, for reference
