@@ -6,8 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from faithbench.errors import FaithbenchError
+from faithbench.registry import Registry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -236,20 +238,21 @@ def _print_run(path: Path) -> None:
 def _metrics_list(args: argparse.Namespace) -> int:
     from faithbench.metrics import METRICS
 
-    names = METRICS.names()
-    width = max(len(n) for n in names)
-    for name in names:
-        print(f"{name.ljust(width)}  {METRICS.get(name).description}")
-    return 0
+    return _print_described(METRICS)
 
 
 def _tasks_list(args: argparse.Namespace) -> int:
     from faithbench.tasks.registry import TASKS
 
-    names = TASKS.names()
+    return _print_described(TASKS)
+
+
+def _print_described(registry: Registry[Any]) -> int:
+    """Every name in a registry with its one-line description, aligned."""
+    names = registry.names()
     width = max(len(n) for n in names)
     for name in names:
-        print(f"{name.ljust(width)}  {TASKS.get(name).description}")
+        print(f"{name.ljust(width)}  {registry.get(name).description}")
     return 0
 
 

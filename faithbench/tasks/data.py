@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from faithbench.errors import DataError, where
+from faithbench.jsonl import parse_line
 
 HUB_DATASET = "openai/gsm8k"
 
@@ -75,18 +76,11 @@ def load_rows(
 
 def _check_jsonl(path: Path) -> None:
     """Name the file, line and field of a bad row before `datasets` reports it less helpfully."""
-    import json
-
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 raise DataError(f"{where(path, number)}: empty line")
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{where(path, number)}: not valid UTF-8 ({exc.reason})") from None
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where(path, number)}: not valid JSON ({exc.msg})") from None
+            row = parse_line(path, number, raw)
             for field in ("question", "answer"):
                 if not isinstance(row, dict) or not isinstance(row.get(field), str):
                     raise DataError(f"{where(path, number, field)}: missing or not a string")

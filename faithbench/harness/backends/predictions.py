@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from faithbench.errors import DataError, where
 from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+from faithbench.jsonl import parse_line
 
 
 class PredictionsBackend:
@@ -27,15 +27,9 @@ class PredictionsBackend:
             raise DataError(f"{self.path}: no predictions in file")
 
     def _add(self, number: int, line: bytes) -> None:
-        at = where(self.path, number)
-        try:
-            row = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{at}: not valid UTF-8 (byte {exc.start})") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{at}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        row = parse_line(self.path, number, line)
         if not isinstance(row, dict):
-            raise DataError(f"{at}: expected a JSON object with 'id' and 'completion'")
+            raise DataError(f"{where(self.path, number)}: expected a JSON object with 'id' and 'completion'")
         for field in ("id", "completion"):
             if field not in row:
                 raise DataError(f"{where(self.path, number, field)}: missing")
