@@ -130,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gt.set_defaults(func=_gate)
 
+    from faithbench.interop.cli import add_import_commands
     from faithbench.leaderboard.cli import add_leaderboard_commands
 
     add_leaderboard_commands(verbs)
+    add_import_commands(verbs)
 
     for noun, func, text in (
         ("metrics", _metrics_list, "registered metrics"),

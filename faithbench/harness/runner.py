@@ -6,7 +6,8 @@ import datetime as dt
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
@@ -24,9 +25,11 @@ from faithbench.harness.scoring import (
     resolve_metrics,
     score_sample,
     summarize_records,
+    with_answers,
 )
 from faithbench.harness.store import RunDir
 from faithbench.registry import RegistryError
+from faithbench.tasks.data import DataInfo
 from faithbench.tasks.parse import parse_completion
 from faithbench.tasks.registry import TASKS, Task
 
@@ -48,13 +51,12 @@ class EvalConfig:
     data_dir: str | None = None
     use_cache: bool = True
     progress: bool = True
-    extra_stop: list[str] = field(default_factory=list)
     register: bool = True  # record the finished run in the results database (faithbench.leaderboard)
     db: str | None = None  # its URL or SQLite path; None: $FAITHBENCH_DB, else sqlite:///faithbench.db
 
 
 def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
-    task = _task(config.task)
+    task = get_task(config.task)
     metrics = resolve_metrics(config.metrics)
     num_fewshot = task.default_num_fewshot if config.num_fewshot is None else config.num_fewshot
     if num_fewshot and task.style != "fewshot":
@@ -75,17 +77,12 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         max_new_tokens=config.max_new_tokens,
         temperature=config.temperature,
         seed=config.seed,
-        stop=(*task.stop, *config.extra_stop),
+        stop=task.stop,
     )
-    now = _now()
-    info = RunInfo(
-        faithbench_version=_version("faithbench"),
-        created_at=now,
-        updated_at=now,
-        status="running",
+    info = new_run_info(
         task=task.name,
         model=config.model,
-        model_identity=backend.identity,
+        identity=backend.identity,
         generation=generation,
         num_fewshot=num_fewshot,
         limit=config.limit,
@@ -94,8 +91,6 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         metrics=[m.name for m in metrics],
         data=data,
         n_items=len(items),
-        versions={p: _version(p) for p in ("python", "torch", "transformers", "datasets", "pydantic")},
-        git_hash=_git_hash(),
     )
     run = RunDir(config.out or _default_out(task.name, config.model))
     if run.exists():
@@ -138,8 +133,47 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
             cache.close()
     finish(run, info, status="finished")
     if config.register:
-        _register(run, config.db)
+        register_quietly(run, config.db)
     return run
+
+
+def new_run_info(
+    *,
+    task: str,
+    model: str,
+    identity: str,
+    generation: GenerationConfig,
+    num_fewshot: int,
+    limit: int | None,
+    seed: int,
+    batch_size: int,
+    metrics: list[str],
+    data: DataInfo,
+    n_items: int,
+    tool_versions: Sequence[str] = (),
+) -> RunInfo:
+    """The run.json of a run starting now: what is run, on what data, with which package versions."""
+    now = utc_now()
+    packages = ("python", "torch", "transformers", "datasets", "pydantic", *tool_versions)
+    return RunInfo(
+        faithbench_version=package_version("faithbench"),
+        created_at=now,
+        updated_at=now,
+        status="running",
+        task=task,
+        model=model,
+        model_identity=identity,
+        generation=generation,
+        num_fewshot=num_fewshot,
+        limit=limit,
+        seed=seed,
+        batch_size=batch_size,
+        metrics=metrics,
+        data=data,
+        n_items=n_items,
+        versions={p: package_version(p) for p in packages},
+        git_hash=git_hash(),
+    )
 
 
 def rescore(
@@ -155,15 +189,18 @@ def rescore(
     info = run.read_info()
     metrics = resolve_metrics(metric_names)
     records = run.read_samples()
+    # The stored answers are authoritative: an imported run keeps the answers its tool extracted.
     rescored = [
-        apply_metrics(r, parse_completion(completion_of(r)), metrics)
+        apply_metrics(
+            r, with_answers(parse_completion(completion_of(r)), (r.answer, r.strict_answer)), metrics
+        )
         for r in tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
     ]
     run.replace_samples(rescored)
     names = list(dict.fromkeys([*info.metrics, *(m.name for m in metrics)]))
     finish(run, info.model_copy(update={"metrics": names}), status=info.status)
     if register and info.status == "finished":
-        _register(run, db)
+        register_quietly(run, db)
     return run
 
 
@@ -177,11 +214,11 @@ def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -
         metrics=summarize_records(records, info.metrics),
     )
     run.write_summary(summary)
-    run.write_info(info.model_copy(update={"status": status, "updated_at": _now()}))
+    run.write_info(info.model_copy(update={"status": status, "updated_at": utc_now()}))
     return summary
 
 
-def _register(run: RunDir, db: str | None) -> None:
+def register_quietly(run: RunDir, db: str | None) -> None:
     """Record the finished run in the results database; a database failure only warns (the run is
     safe on disk and `faithbench register RUN` can record it later)."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -199,7 +236,7 @@ def _register(run: RunDir, db: str | None) -> None:
         )
 
 
-def _task(name: str) -> Task:
+def get_task(name: str) -> Task:
     try:
         return TASKS.get(name)
     except RegistryError as exc:
@@ -211,11 +248,11 @@ def _default_out(task: str, model: str) -> Path:
     return Path("runs") / f"{task}-{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def _now() -> str:
+def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
     if package == "python":
         return sys.version.split()[0]
     try:
@@ -224,7 +261,7 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _git_hash() -> str | None:
+def git_hash() -> str | None:
     repo = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(

@@ -56,8 +56,16 @@ def score_one(metric: Metric, item: Item, parsed: ParsedCompletion) -> Score:
         return Score.unscored(f"metric raised {type(exc).__name__}: {exc}")
 
 
-def score_sample(item: Item, prompt: str, completion: Completion, metrics: Sequence[Metric]) -> SampleRecord:
-    parsed = parse_completion(completion)
+def score_sample(
+    item: Item,
+    prompt: str,
+    completion: Completion,
+    metrics: Sequence[Metric],
+    answers: tuple[str | None, str | None] | None = None,
+) -> SampleRecord:
+    """`answers` (flexible, strict), normalised, replace faithbench's own extraction: imported runs
+    keep the answers the evaluating tool extracted (see faithbench.interop)."""
+    parsed = with_answers(parse_completion(completion), answers)
     record = SampleRecord(
         id=item.id,
         question=item.question,
@@ -74,6 +82,12 @@ def score_sample(item: Item, prompt: str, completion: Completion, metrics: Seque
         scores={},
     )
     return apply_metrics(record, parsed, metrics)
+
+
+def with_answers(parsed: ParsedCompletion, answers: tuple[str | None, str | None] | None) -> ParsedCompletion:
+    if answers is None:
+        return parsed
+    return parsed.model_copy(update={"answer": answers[0], "strict_answer": answers[1]})
 
 
 def apply_metrics(record: SampleRecord, parsed: ParsedCompletion, metrics: Sequence[Metric]) -> SampleRecord:

@@ -1,0 +1,101 @@
+"""`faithbench import lm-eval|inspect`: argparse wiring, called by faithbench.cli."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from faithbench.harness.store import RunDir
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def add_import_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `import lm-eval` and `import inspect` to the `faithbench` command's subparsers."""
+    imp = subparsers.add_parser(
+        "import",
+        help="turn an lm-eval samples file or an inspect-ai log into a faithbench run",
+        description="Score completions made by lm-eval or inspect-ai with faithbench's metrics and "
+        "write a run directory that compare, gate, score and the leaderboard accept.",
+    )
+    sources = imp.add_subparsers(title="sources", metavar="SOURCE")
+
+    lm = sources.add_parser(
+        "lm-eval",
+        help="an lm-eval --log_samples file of a GSM8K task",
+        description="Import an lm-eval samples_<task>_<time>.jsonl (GSM8K test, doc_id i -> test-i). "
+        "strict_answer/answer are lm-eval's strict-match/flexible-extract filtered answers, normalised.",
+    )
+    lm.add_argument("file", type=Path, metavar="SAMPLES.jsonl")
+    lm.add_argument(
+        "--task", default="gsm8k-fewshot", help="faithbench task the run belongs to (default gsm8k-fewshot)"
+    )
+    lm.set_defaults(func=_import_lm_eval)
+
+    ins = sources.add_parser(
+        "inspect",
+        help="an inspect-ai log (.eval or .json) of a GSM8K task",
+        description="Import an inspect-ai eval log: one faithbench sample per log sample (epoch 1).",
+    )
+    ins.add_argument("file", type=Path, metavar="LOG")
+    ins.add_argument(
+        "--task", help="faithbench task (default: the log's task argument for faithbench's task, else gsm8k)"
+    )
+    ins.set_defaults(func=_import_inspect)
+
+    for p in (lm, ins):
+        p.add_argument("--out", type=Path, required=True, help="new run directory")
+        p.add_argument("--model", help="model name for the run (default: from the file)")
+        p.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all)")
+        p.add_argument("--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR)")
+        p.add_argument("--register", action="store_true", help="record the run in the results database")
+        p.add_argument("--db", help="results database for --register (default: $FAITHBENCH_DB)")
+    imp.set_defaults(func=lambda args: _usage(imp))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _import_lm_eval(args: argparse.Namespace) -> int:
+    from faithbench.interop.lm_eval_import import import_lm_eval
+
+    run = import_lm_eval(
+        args.file,
+        args.out,
+        task=args.task,
+        model=args.model,
+        metrics=args.metrics,
+        data_dir=args.data_dir,
+        register=args.register,
+        db=args.db,
+    )
+    return _report(run)
+
+
+def _import_inspect(args: argparse.Namespace) -> int:
+    from faithbench.interop.inspect_import import import_inspect
+
+    run = import_inspect(
+        args.file,
+        args.out,
+        task=args.task,
+        model=args.model,
+        metrics=args.metrics,
+        data_dir=args.data_dir,
+        register=args.register,
+        db=args.db,
+    )
+    return _report(run)
+
+
+def _report(run: RunDir) -> int:
+    summary = run.read_summary()
+    print(f"imported {summary.n_samples} samples into {run.path}")
+    for name, m in summary.metrics.items():
+        mean = "-" if m.mean is None else f"{m.mean:.3f}"
+        print(f"  {name:<20} {mean}  (n={m.n}, unscored={m.n_unscored})")
+    return 0
