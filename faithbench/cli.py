@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     ev.add_argument("--batch-size", type=int, default=8, help="generation batch size (default 8)")
     ev.add_argument("--num-fewshot", type=int, help="exemplars for gsm8k-fewshot (default 5)")
-    ev.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all rule metrics)")
+    ev.add_argument(
+        "--metrics", type=comma_list, help="comma-separated metric names (default: all rule metrics)"
+    )
     ev.add_argument(
         "--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)"
     )
@@ -82,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recompute metrics from a run's stored completions, in place.",
     )
     sc.add_argument("run", type=Path, help="run directory")
-    sc.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all rule metrics)")
+    sc.add_argument(
+        "--metrics", type=comma_list, help="comma-separated metric names (default: all rule metrics)"
+    )
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.add_argument("--db", help="results database to re-register the run in (default: $FAITHBENCH_DB)")
     sc.add_argument("--no-register", action="store_true", help="do not update the results database")
@@ -97,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "runs", nargs="+", type=Path, help="two or more run directories of the same task and data"
     )
     cmp.add_argument(
-        "--metrics", type=_names, help="comma-separated metrics (default: all metrics the runs share)"
+        "--metrics", type=comma_list, help="comma-separated metrics (default: all metrics the runs share)"
     )
     cmp.add_argument(
         "--correction", choices=("holm", "bh"), default="holm", help="p-value adjustment (default holm)"
@@ -146,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _names(text: str) -> list[str]:
+def comma_list(text: str) -> list[str]:
+    """`a, b,c` -> ['a', 'b', 'c'] for options that take several names."""
     return [n.strip() for n in text.split(",") if n.strip()]
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faithbench.cli import comma_list
 from faithbench.harness.store import RunDir
-
-
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def add_import_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +29,7 @@ def add_import_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     lm.add_argument(
         "--task", default="gsm8k-fewshot", help="faithbench task the run belongs to (default gsm8k-fewshot)"
     )
-    lm.set_defaults(func=_import_lm_eval)
+    lm.set_defaults(func=_import, source="lm-eval")
 
     ins = sources.add_parser(
         "inspect",
@@ -43,12 +40,12 @@ def add_import_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     ins.add_argument(
         "--task", help="faithbench task (default: the log's task argument for faithbench's task, else gsm8k)"
     )
-    ins.set_defaults(func=_import_inspect)
+    ins.set_defaults(func=_import, source="inspect")
 
     for p in (lm, ins):
         p.add_argument("--out", type=Path, required=True, help="new run directory")
         p.add_argument("--model", help="model name for the run (default: from the file)")
-        p.add_argument("--metrics", type=_names, help="comma-separated metric names (default: all)")
+        p.add_argument("--metrics", type=comma_list, help="comma-separated metric names (default: all)")
         p.add_argument("--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR)")
         p.add_argument("--register", action="store_true", help="record the run in the results database")
         p.add_argument("--db", help="results database for --register (default: $FAITHBENCH_DB)")
@@ -60,26 +57,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _import_lm_eval(args: argparse.Namespace) -> int:
-    from faithbench.interop.lm_eval_import import import_lm_eval
+def _import(args: argparse.Namespace) -> int:
+    if args.source == "lm-eval":
+        from faithbench.interop.lm_eval_import import import_lm_eval as importer
+    else:
+        from faithbench.interop.inspect_import import import_inspect as importer
 
-    run = import_lm_eval(
-        args.file,
-        args.out,
-        task=args.task,
-        model=args.model,
-        metrics=args.metrics,
-        data_dir=args.data_dir,
-        register=args.register,
-        db=args.db,
-    )
-    return _report(run)
-
-
-def _import_inspect(args: argparse.Namespace) -> int:
-    from faithbench.interop.inspect_import import import_inspect
-
-    run = import_inspect(
+    run = importer(
         args.file,
         args.out,
         task=args.task,
