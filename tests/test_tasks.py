@@ -71,3 +71,15 @@ def test_bad_data_file_names_file_line_and_field(tmp_path: Path, content: bytes,
     (tmp_path / "test.jsonl").write_bytes(content)
     with pytest.raises(DataError, match=message):
         TASKS.get("gsm8k").load(tmp_path)
+
+
+def test_unreachable_hub_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FAITHBENCH_DATA_DIR")
+    # fail at once, as an offline machine does after its retries (the flags are read at import time)
+    import datasets
+    import huggingface_hub
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DataError, match=r"from the hub.*--data-dir or set FAITHBENCH_DATA_DIR"):
+        TASKS.get("gsm8k").load()

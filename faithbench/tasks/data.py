@@ -61,7 +61,13 @@ def load_rows(
 
     datasets.disable_progress_bars()
     if folder is None:
-        dataset = datasets.load_dataset(HUB_DATASET, subset, split=split)
+        try:
+            dataset = datasets.load_dataset(HUB_DATASET, subset, split=split)
+        except (ConnectionError, OSError) as exc:
+            raise DataError(
+                f"could not load {HUB_DATASET} ({subset}/{split}) from the hub: {exc}. "
+                "Pass --data-dir or set FAITHBENCH_DATA_DIR to a folder with GSM8K JSONL files."
+            ) from None
         source, digest = f"hub:{HUB_DATASET}/{subset}", str(dataset._fingerprint)
     else:
         path = local_file(folder, subset, split)
