@@ -273,3 +273,19 @@ def test_lora_adapter_changes_identity_and_output(
     config = GenerationConfig(max_new_tokens=16)
     request = [chat(QUESTIONS[0], "x")]
     assert tuned.generate(request, config)[0].text != backend.generate(request, config)[0].text
+
+
+@pytest.mark.slow
+def test_prefill_is_continued_not_repeated(backend: HFBackend) -> None:
+    config = GenerationConfig(max_new_tokens=12)
+    free = backend.generate([chat(QUESTIONS[0], "x")], config)[0].text
+    prefill = free[: len(free) // 2]
+    assert prefill.strip()
+    plain = chat(QUESTIONS[0], "x").prompt
+    prompt = plain.model_copy(update={"prefill": prefill})
+    assert backend.render(prompt) == backend.render(plain) + prefill
+    (continued,) = backend.generate([Request(id="x", prompt=prompt)], config)
+    # Greedy: the model picks up where its own first half ended (token boundaries may shift a little).
+    assert not continued.text.startswith(prefill)
+    assert (prefill + continued.text).startswith(free[: len(prefill) + 3].rstrip())
+    assert "[assistant, prefilled]" in prompt.display and prompt.display.endswith(prefill)

@@ -32,7 +32,10 @@ class ResponseCache:
 
     @staticmethod
     def key(identity: str, request: Request, config: GenerationConfig) -> str:
-        payload = {"identity": identity, "prompt": request.prompt.model_dump(), "config": config.model_dump()}
+        prompt = request.prompt.model_dump()
+        if prompt["prefill"] is None:  # keys of prompts without a prefill predate the field
+            del prompt["prefill"]
+        payload = {"identity": identity, "prompt": prompt, "config": config.model_dump()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def get(self, key: str) -> Completion | None:

@@ -179,9 +179,10 @@ class HFBackend:
     # -- helpers ---------------------------------------------------------------------------------
 
     def render(self, prompt: Prompt) -> str:
-        """The prompt as the model sees it: chat messages through the chat template, text as is."""
+        """The prompt as the model sees it: chat messages through the chat template, text as is,
+        followed by the prefilled start of the reply."""
         if prompt.text is not None:
-            return prompt.text
+            return prompt.text + (prompt.prefill or "")
         assert prompt.messages is not None
         if not getattr(self.tokenizer, "chat_template", None):
             raise BackendLoadError(
@@ -191,7 +192,7 @@ class HFBackend:
         messages = [{"role": role, "content": content} for role, content in prompt.messages]
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         assert isinstance(rendered, str)
-        return rendered
+        return rendered + (prompt.prefill or "")
 
     def encode(self, prompt: Prompt) -> list[int]:
         # The chat template writes its own special tokens; raw text gets the tokenizer's (e.g. BOS).
