@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default="smollm2",
         help="model spec: smollm2 | hf:PATH | predictions:FILE.jsonl, each optionally "
-        "+lora:ADAPTER_DIR (default: smollm2, the embedded SmolLM2-135M-Instruct)",
+        "+lora:ADAPTER_DIR; or a chat API: openai:MODEL@BASE_URL (key from $OPENAI_API_KEY) | "
+        "deepseek:MODEL (key from $DEEPSEEK_API_KEY); see docs/backends.md "
+        "(default: smollm2, the embedded SmolLM2-135M-Instruct)",
     )
     ev.add_argument("--task", default="gsm8k", help="task name (see `faithbench tasks list`; default gsm8k)")
     ev.add_argument(
@@ -156,27 +158,31 @@ def comma_list(text: str) -> list[str]:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from faithbench.harness.runner import EvalConfig, run_eval
+    from faithbench.harness.runner import EvalConfig, IncompleteRunError, run_eval
 
-    run = run_eval(
-        EvalConfig(
-            model=args.model,
-            task=args.task,
-            out=args.out,
-            limit=args.limit,
-            seed=args.seed,
-            max_new_tokens=args.max_new_tokens,
-            temperature=args.temperature,
-            batch_size=args.batch_size,
-            num_fewshot=args.num_fewshot,
-            metrics=args.metrics,
-            data_dir=args.data_dir,
-            use_cache=not args.no_cache,
-            register=not args.no_register,
-            db=args.db,
-            progress=not args.quiet,
+    try:
+        run = run_eval(
+            EvalConfig(
+                model=args.model,
+                task=args.task,
+                out=args.out,
+                limit=args.limit,
+                seed=args.seed,
+                max_new_tokens=args.max_new_tokens,
+                temperature=args.temperature,
+                batch_size=args.batch_size,
+                num_fewshot=args.num_fewshot,
+                metrics=args.metrics,
+                data_dir=args.data_dir,
+                use_cache=not args.no_cache,
+                register=not args.no_register,
+                db=args.db,
+                progress=not args.quiet,
+            )
         )
-    )
+    except IncompleteRunError as exc:  # the finished samples are saved; a rerun completes the run
+        print(f"faithbench: warning: {exc}", file=sys.stderr)
+        return 1
     _print_run(run.path)
     return 0
 

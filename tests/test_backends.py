@@ -52,7 +52,7 @@ def raw(text: str, rid: str) -> Request:
 # -- spec grammar and errors (fast: nothing is loaded) ---------------------------------------------
 
 
-@pytest.mark.parametrize("spec", ["gpt2", "smollm", "openai:gpt-4o", "lora:/x", "foo+lora:/x"])
+@pytest.mark.parametrize("spec", ["gpt2", "smollm", "anthropic:claude", "lora:/x", "foo+lora:/x"])
 def test_unknown_spec_lists_the_known_forms(spec: str) -> None:
     with pytest.raises(BackendSpecError) as info:
         load_backend(spec)

@@ -78,7 +78,10 @@ class CachedBackend:
         self.misses += len(missing)
         if missing:
             fresh = self.backend.generate([requests[i] for i in missing], config)
-            self.cache.put_many([(keys[i], c) for i, c in zip(missing, fresh, strict=True)])
+            # A failed call is not an answer: caching it would replay the failure on every rerun.
+            self.cache.put_many(
+                [(keys[i], c) for i, c in zip(missing, fresh, strict=True) if c.error is None]
+            )
             for i, completion in zip(missing, fresh, strict=True):
                 found[i] = completion
         return [c for c in found if c is not None]

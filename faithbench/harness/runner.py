@@ -118,23 +118,39 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         disable=not config.progress,
         file=sys.stderr,
     )
+    errors: list[str] = []  # why samples got no completion; they stay pending for a rerun
     try:
         for start in range(0, len(pending), config.batch_size):
             batch = pending[start : start + config.batch_size]
             completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
-            run.append_samples(
-                score_sample(i, prompts[i.id].display, c, metrics)
-                for i, c in zip(batch, completions, strict=True)
-            )
-            bar.update(len(batch))
+            answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
+            errors += [c.error for c in completions if c.error is not None]
+            run.append_samples(score_sample(i, prompts[i.id].display, c, metrics) for i, c in answered)
+            bar.update(len(answered))
     finally:
         bar.close()
         if cache:
             cache.close()
+    if errors:
+        finish(run, info, status="running")  # not finished, so never registered
+        raise IncompleteRunError(run, len(errors), len(items), errors[0])
     finish(run, info, status="finished")
     if config.register:
         register_quietly(run, config.db)
     return run
+
+
+class IncompleteRunError(FaithbenchError):
+    """Some samples got no completion (a remote model failed them after its retries). The others
+    are saved and summarised; the run stays `running`, and the same command asks for the rest."""
+
+    def __init__(self, run: RunDir, n_failed: int, n_items: int, first_reason: str) -> None:
+        super().__init__(
+            f"{n_failed} of {n_items} samples got no completion (first: {first_reason}); the rest are "
+            f"saved in {run.path}; rerun the same command to retry the missing ones"
+        )
+        self.run = run
+        self.n_failed = n_failed
 
 
 def new_run_info(

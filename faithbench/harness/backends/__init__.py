@@ -6,6 +6,8 @@ Specs::
     hf:<path or repo id>          any Hugging Face causal LM (only local paths work offline)
     predictions:<file.jsonl>      completions made elsewhere, scored as they are
     <spec>+lora:<adapter dir>     a PEFT LoRA adapter on top of `smollm2` or `hf:...`
+    openai:<model>[@<base_url>]   an OpenAI-compatible chat API (OpenAI, vLLM, llama.cpp, Ollama)
+    deepseek:<model>              the DeepSeek API (key from $DEEPSEEK_API_KEY)
 
 Heavy imports (torch, transformers, peft) happen only when a model backend is built.
 """
@@ -31,6 +33,8 @@ SPEC_FORMS = (
     "predictions:<file.jsonl>",
     "smollm2+lora:<adapter dir>",
     "hf:<path>+lora:<adapter dir>",
+    "openai:<model>[@<base_url>]",
+    "deepseek:<model>",
 )
 LORA_SEPARATOR = "+lora:"
 
@@ -48,6 +52,8 @@ def load_backend(spec: str, *, batch_size: int = 8) -> Backend:
     spec = spec.strip()
     if spec.startswith("predictions:"):
         return _load_predictions(spec.removeprefix("predictions:"))
+    if spec.startswith(("openai:", "deepseek:")):
+        return _load_remote(spec)
 
     base, adapter = spec, None
     if LORA_SEPARATOR in spec:
@@ -73,6 +79,17 @@ def load_backend(spec: str, *, batch_size: int = 8) -> Backend:
     else:
         model_path = base.removeprefix("hf:")
     return HFBackend(model_path, adapter=adapter, batch_size=batch_size)
+
+
+def _load_remote(spec: str) -> Backend:
+    """Hook for `openai:` and `deepseek:` specs: a chat API, no local weights to adapt."""
+    if LORA_SEPARATOR in spec:
+        raise BackendSpecError(f"model spec {spec!r}: a LoRA adapter cannot apply to a remote API model")
+    from faithbench.harness.backends.openai_compat import deepseek_backend, openai_backend
+
+    if spec.startswith("openai:"):
+        return openai_backend(spec.removeprefix("openai:"))
+    return deepseek_backend(spec.removeprefix("deepseek:"))
 
 
 def _load_predictions(path: str) -> Backend:

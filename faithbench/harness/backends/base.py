@@ -28,12 +28,15 @@ class Request(BaseModel):
 
 class Completion(BaseModel):
     """What a model produced for one request. `reasoning` is a separate reasoning channel, if any
-    (e.g. an API's `reasoning_content`); `<think>` blocks inside `text` are split out by the parser."""
+    (e.g. an API's `reasoning_content`); `<think>` blocks inside `text` are split out by the parser.
+    `error` says why a remote model produced nothing (retries exhausted, request refused): such a
+    completion is neither cached nor stored as a sample, so a rerun asks again."""
 
     text: str
     reasoning: str | None = None
     finish_reason: Literal["stop", "length", "unknown"] = "unknown"
     n_tokens: int | None = None
+    error: str | None = None
 
 
 @runtime_checkable
