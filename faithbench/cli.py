@@ -60,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="seed for sampled decoding (default 0)")
     ev.add_argument("--max-new-tokens", type=int, default=256, help="default 256")
     ev.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    ev.add_argument("--batch-size", type=int, default=8, help="generation batch size (default 8)")
+    ev.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        help="generation batch size; for API models, the requests handed over at a time (default 8)",
+    )
     ev.add_argument("--num-fewshot", type=int, help="exemplars for gsm8k-fewshot (default 5)")
     ev.add_argument(
         "--metrics", type=comma_list, help="comma-separated metric names (default: all rule metrics)"
