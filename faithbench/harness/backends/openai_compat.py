@@ -166,8 +166,11 @@ class OpenAICompatBackend:
             self._check_prompt(request)
         if not requests:
             return []
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)))
+        try:
             return list(pool.map(lambda r: self._complete(r, config), requests))
+        finally:  # after a wrong key or Ctrl-C, requests not yet sent are dropped, not sent
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _check_prompt(self, request: Request) -> None:
         if request.prompt.messages is None:
