@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from faithbench.errors import FaithbenchError
+from faithbench.judges.cli import add_judge_commands, add_judge_options, judge_config
 from faithbench.registry import Registry
 
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--no-register", action="store_true", help="do not record the run in the results database"
     )
+    add_judge_options(ev)
     ev.set_defaults(func=_eval)
 
     sc = verbs.add_parser(
@@ -97,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.add_argument("--db", help="results database to re-register the run in (default: $FAITHBENCH_DB)")
     sc.add_argument("--no-register", action="store_true", help="do not update the results database")
+    add_judge_options(sc)
+    sc.add_argument("--no-cache", action="store_true", help="bypass the response cache for judge calls")
     sc.set_defaults(func=_score)
 
     cmp = verbs.add_parser(
@@ -146,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_leaderboard_commands(verbs)
     add_import_commands(verbs)
+    add_judge_commands(verbs)
 
     for noun, func, text in (
         ("metrics", _metrics_list, "registered metrics"),
@@ -183,6 +188,7 @@ def _eval(args: argparse.Namespace) -> int:
                 register=not args.no_register,
                 db=args.db,
                 progress=not args.quiet,
+                judge=judge_config(args),
             )
         )
     except IncompleteRunError as exc:  # the finished samples are saved; a rerun completes the run
@@ -198,7 +204,7 @@ def _score(args: argparse.Namespace) -> int:
 
     run = rescore(
         args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet,
-        register=not args.no_register, db=args.db,
+        register=not args.no_register, db=args.db, judge=judge_config(args), use_cache=not args.no_cache,
     )  # fmt: skip
     _print_run(run.path)
     return 0

@@ -18,7 +18,7 @@ from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, GenerationConfig, Request, load_backend
 from faithbench.harness.backends.predictions import PredictionsBackend
 from faithbench.harness.cache import CachedBackend, ResponseCache
-from faithbench.harness.schema import RunInfo, Summary
+from faithbench.harness.schema import JudgeInfo, RunInfo, Summary
 from faithbench.harness.scoring import (
     apply_metrics,
     completion_of,
@@ -28,6 +28,7 @@ from faithbench.harness.scoring import (
     with_answers,
 )
 from faithbench.harness.store import RunDir
+from faithbench.judges.judge import JudgeConfig, load_judge, open_judge
 from faithbench.registry import RegistryError
 from faithbench.tasks.data import DataInfo
 from faithbench.tasks.parse import parse_completion
@@ -53,6 +54,7 @@ class EvalConfig:
     progress: bool = True
     register: bool = True  # record the finished run in the results database (faithbench.leaderboard)
     db: str | None = None  # its URL or SQLite path; None: $FAITHBENCH_DB, else sqlite:///faithbench.db
+    judge: JudgeConfig | None = None  # an LLM judge grading each batch before it is stored
 
 
 def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
@@ -64,6 +66,9 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
     if config.limit is not None and config.limit < 1:
         raise FaithbenchError("--limit must be at least 1")
     backend = backend or load_backend(config.model, batch_size=config.batch_size)
+    judge = None
+    if config.judge is not None:  # a model judging its own rationales is loaded once
+        judge = load_judge(config.judge, backend if config.judge.spec == config.model else None)
 
     items, data = task.load(config.data_dir)
     if isinstance(backend, PredictionsBackend):
@@ -88,9 +93,10 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         limit=config.limit,
         seed=config.seed,
         batch_size=config.batch_size,
-        metrics=[m.name for m in metrics],
+        metrics=[m.name for m in metrics] + (judge.info.metrics if judge else []),
         data=data,
         n_items=len(items),
+        judge=judge.info if judge else None,
     )
     run = RunDir(config.out or _default_out(task.name, config.model))
     if run.exists():
@@ -108,8 +114,10 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
     prompts = {i.id: task.prompt(i, exemplars) for i in pending}
     # Similar lengths in one batch waste less padding; the backend sorts within a call as well.
     pending.sort(key=lambda i: len(prompts[i.id].display))
-    cache = ResponseCache() if config.use_cache and backend.cacheable else None
-    model: Backend = CachedBackend(backend, cache) if cache else backend
+    cache = ResponseCache() if config.use_cache and (backend.cacheable or judge) else None
+    model: Backend = CachedBackend(backend, cache) if cache and backend.cacheable else backend
+    if judge and cache:
+        judge = judge.cached(cache)
     bar = tqdm(
         total=len(items),
         initial=len(items) - len(pending),
@@ -125,7 +133,8 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
             completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
             answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
             errors += [c.error for c in completions if c.error is not None]
-            run.append_samples(score_sample(i, prompts[i.id].display, c, metrics) for i, c in answered)
+            records = [score_sample(i, prompts[i.id].display, c, metrics) for i, c in answered]
+            run.append_samples(judge.judge_records(records) if judge else records)
             bar.update(len(answered))
     finally:
         bar.close()
@@ -167,6 +176,7 @@ def new_run_info(
     data: DataInfo,
     n_items: int,
     tool_versions: Sequence[str] = (),
+    judge: JudgeInfo | None = None,
 ) -> RunInfo:
     """The run.json of a run starting now: what is run, on what data, with which package versions."""
     now = utc_now()
@@ -189,6 +199,7 @@ def new_run_info(
         n_items=n_items,
         versions={p: package_version(p) for p in packages},
         git_hash=git_hash(),
+        judge=judge,
     )
 
 
@@ -198,9 +209,13 @@ def rescore(
     progress: bool = True,
     register: bool = True,
     db: str | None = None,
+    judge: JudgeConfig | None = None,
+    use_cache: bool = True,
 ) -> RunDir:
-    """Score a run's stored completions with `metric_names`; generates nothing. A finished run is
-    registered again so the leaderboard sees its new summary."""
+    """Score a run's stored completions with `metric_names`, and with `judge` when given (its calls
+    go through the response cache, so a rerun after a kill asks only for what is missing). Nothing
+    is generated otherwise. A finished run is registered again so the leaderboard sees its new
+    summary."""
     run = RunDir(path)
     info = run.read_info()
     metrics = resolve_metrics(metric_names)
@@ -212,8 +227,14 @@ def rescore(
         )
         for r in tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
     ]
+    judged: list[str] = []
+    if judge is not None:
+        with open_judge(judge, use_cache) as grader:
+            rescored = grader.judge_records(rescored, progress=progress)
+            info = info.model_copy(update={"judge": grader.info})
+            judged = grader.info.metrics
     run.replace_samples(rescored)
-    names = list(dict.fromkeys([*info.metrics, *(m.name for m in metrics)]))
+    names = list(dict.fromkeys([*info.metrics, *(m.name for m in metrics), *judged]))
     finish(run, info.model_copy(update={"metrics": names}), status=info.status)
     if register and info.status == "finished":
         register_quietly(run, db)

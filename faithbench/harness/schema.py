@@ -30,7 +30,23 @@ class SampleRecord(BaseModel):
     strict_correct: bool
     scores: dict[str, float | None] = Field(description="metric -> score in [0, 1], or null if unscored")
     reasons: dict[str, str] = Field(default_factory=dict, description="metric -> why it is unscored")
-    details: dict[str, dict[str, Any]] = Field(default_factory=dict, description="metric -> extra facts")
+    details: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="metric (or `judge`: the judge's verdict) -> extra facts"
+    )
+
+
+class JudgeInfo(BaseModel):
+    """The LLM judge of a run's `judge_*` metrics (faithbench.judges)."""
+
+    spec: str  # the judge's model spec as given
+    identity: str  # what exactly judged; keys the cache
+    prompt_version: str
+    gold: bool  # whether the judge saw the gold answer
+    temperature: float
+    seed: int
+    max_new_tokens: int
+    prefill: str | None  # the start of the verdict written for a local judge
+    metrics: list[str]
 
 
 class RunInfo(BaseModel):
@@ -51,10 +67,11 @@ class RunInfo(BaseModel):
     n_items: int
     versions: dict[str, str]
     git_hash: str | None
+    judge: JudgeInfo | None = None  # set by `eval --judge` / `score --judge`
 
     def same_experiment(self, other: RunInfo) -> list[str]:
         """Fields whose difference makes resuming `self` with `other`'s settings wrong."""
-        keys = ("task", "model_identity", "generation", "num_fewshot", "metrics")
+        keys = ("task", "model_identity", "generation", "num_fewshot", "metrics", "judge")
         diffs = [k for k in keys if getattr(self, k) != getattr(other, k)]
         if self.data.sha256 != other.data.sha256:
             diffs.append("data")

@@ -1,1 +1,3 @@
-"""LLM-as-judge scorers (DeepSeek and any OpenAI-compatible endpoint). Planned: issue 4; nothing here yet."""
+"""LLM judges: a rubric judge (any backend spec) that grades rationales as data, its planted-error
+check (`faithbench judge-check`) and the prompt-injection cases it is tested against.
+See docs/judges.md."""

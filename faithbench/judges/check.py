@@ -1,0 +1,186 @@
+"""`faithbench judge-check`: is a judge worth trusting? It grades the planted-error suite
+(`planted.py`) and is measured against what was planted, next to the rule-based metrics.
+
+A judge *flags* a case when it names a first error step (not -1 / null). Reported:
+
+    detection        share of erroneous cases flagged (per kind and overall)
+    false alarms     share of clean cases flagged
+    step accuracy    share of erroneous cases whose first_error_step is exactly the planted step
+    ProcessBench F1  harmonic mean of step accuracy and accuracy on clean cases (1 - false alarms)
+    kappa            Cohen's kappa between the judge's flags and the rule metrics' flags
+
+The rules flag a case when any of step_arithmetic, answer_consistency, number_grounding scores it
+below 1. Judge rates count only the cases the judge scored; the unscored ones are counted apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel, computed_field
+
+from faithbench.harness.backends.base import Completion
+from faithbench.harness.schema import JudgeInfo
+from faithbench.harness.scoring import resolve_metrics, score_one
+from faithbench.judges.agreement import cohen_kappa, harmonic_mean
+from faithbench.judges.judge import JudgeConfig, JudgeOutcome, open_judge
+from faithbench.judges.planted import ERROR_KINDS, KINDS, Kind, PlantedCase, planted_suite
+from faithbench.judges.rubric import RATINGS
+from faithbench.reports.table import _align
+from faithbench.tasks.parse import parse_completion
+from faithbench.tasks.registry import TASKS
+
+RULE_METRICS = ("step_arithmetic", "answer_consistency", "number_grounding")
+
+
+class Rate(BaseModel):
+    hits: int
+    n: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def value(self) -> float | None:
+        return self.hits / self.n if self.n else None
+
+    def show(self) -> str:
+        return "-" if self.value is None else f"{self.value:6.1%} ({self.hits}/{self.n})"
+
+
+class CaseResult(BaseModel):
+    id: str
+    kind: Kind
+    error_step: int | None  # planted, numbered from 1
+    change: str | None
+    judge_flags: bool | None  # the judge named an error step; None when unscored
+    judge_step: int | None
+    ratings: dict[str, int] | None
+    reason: str | None  # why the judge left the case unscored
+    rule_flags: bool
+    rule_scores: dict[str, float | None]
+
+
+class JudgeCheckReport(BaseModel):
+    judge: JudgeInfo
+    seed: int
+    n_references: int
+    n_cases: int
+    n_unscored: int
+    detection: dict[str, Rate]  # error kind (and "all") -> judge's detection
+    false_alarms: Rate
+    step_accuracy: Rate
+    processbench_f1: float | None
+    rule_detection: dict[str, Rate]
+    rule_false_alarms: Rate
+    kappa_vs_rules: float | None
+    mean_ratings: dict[str, dict[str, float | None]]  # kind -> rating -> mean on the 1-5 scale
+    cases: list[CaseResult]
+
+
+def run_judge_check(
+    config: JudgeConfig,
+    n_references: int,
+    data_dir: str | None = None,
+    seed: int = 0,
+    use_cache: bool = True,
+    progress: bool = True,
+) -> JudgeCheckReport:
+    items, _ = TASKS.get("gsm8k").load(data_dir)
+    suite = planted_suite(items, n_references, seed)
+    parsed = [parse_completion(Completion(text=case.rationale)) for case in suite]
+    with open_judge(config, use_cache) as judge:
+        outcomes = judge.judge_many([(c.item, p) for c, p in zip(suite, parsed, strict=True)], progress)
+        info = judge.info
+    rules = resolve_metrics(RULE_METRICS)
+    results = []
+    for case, parse, outcome in zip(suite, parsed, outcomes, strict=True):
+        rule_scores = {m.name: score_one(m, case.item, parse).value for m in rules}
+        results.append(_result(case, outcome, rule_scores))
+    return summarize(info, seed, len(suite) // len(KINDS), results)
+
+
+def _result(case: PlantedCase, outcome: JudgeOutcome, rule_scores: dict[str, float | None]) -> CaseResult:
+    verdict = outcome.verdict
+    return CaseResult(
+        id=case.id,
+        kind=case.kind,
+        error_step=case.error_step,
+        change=case.change,
+        judge_flags=None if verdict is None else verdict.first_error_step is not None,
+        judge_step=None if verdict is None else verdict.first_error_step,
+        ratings=None if verdict is None else {r: getattr(verdict, r) for r in RATINGS},
+        reason=outcome.reason if verdict is None else None,
+        rule_flags=any(v is not None and v < 1 for v in rule_scores.values()),
+        rule_scores=rule_scores,
+    )
+
+
+def summarize(info: JudgeInfo, seed: int, n_references: int, results: list[CaseResult]) -> JudgeCheckReport:
+    scored = [r for r in results if r.judge_flags is not None]
+    erroneous = [r for r in scored if r.kind != "clean"]
+    clean = [r for r in scored if r.kind == "clean"]
+    detection: dict[str, Rate] = {
+        kind: _rate(r.judge_flags for r in erroneous if r.kind == kind) for kind in ERROR_KINDS
+    }
+    detection["all"] = _rate(r.judge_flags for r in erroneous)
+    false_alarms = _rate(r.judge_flags for r in clean)
+    step_accuracy = _rate(r.judge_step == r.error_step for r in erroneous)
+    clean_accuracy = None if false_alarms.value is None else 1 - false_alarms.value
+    rule_detection: dict[str, Rate] = {
+        kind: _rate(r.rule_flags for r in results if r.kind == kind) for kind in ERROR_KINDS
+    }
+    rule_detection["all"] = _rate(r.rule_flags for r in results if r.kind != "clean")
+    return JudgeCheckReport(
+        judge=info,
+        seed=seed,
+        n_references=n_references,
+        n_cases=len(results),
+        n_unscored=len(results) - len(scored),
+        detection=detection,
+        false_alarms=false_alarms,
+        step_accuracy=step_accuracy,
+        processbench_f1=harmonic_mean(step_accuracy.value, clean_accuracy),
+        rule_detection=rule_detection,
+        rule_false_alarms=_rate(r.rule_flags for r in results if r.kind == "clean"),
+        kappa_vs_rules=cohen_kappa([bool(r.judge_flags) for r in scored], [r.rule_flags for r in scored]),
+        mean_ratings={kind: _mean_ratings(r for r in scored if r.kind == kind) for kind in KINDS},
+        cases=results,
+    )
+
+
+def _rate(flags: Iterable[bool | None]) -> Rate:
+    values = [bool(f) for f in flags]
+    return Rate(hits=sum(values), n=len(values))
+
+
+def _mean_ratings(results: Iterable[CaseResult]) -> dict[str, float | None]:
+    rated = [r.ratings for r in results if r.ratings is not None]
+    return {name: (sum(r[name] for r in rated) / len(rated) if rated else None) for name in RATINGS}
+
+
+def check_table(report: JudgeCheckReport) -> str:
+    """The report as a terminal table: the judge next to the rule metrics on the same cases."""
+    judge = report.judge
+    header = (
+        f"judge-check | {judge.spec} | prompt {judge.prompt_version}, gold {'on' if judge.gold else 'off'}, "
+        f"temperature {judge.temperature:g} | {report.n_cases} cases from {report.n_references} GSM8K "
+        f"references, {report.n_unscored} unscored by the judge"
+    )
+    rows: list[tuple[str, ...]] = [("measure", "judge", "rules")]
+    for kind in (*ERROR_KINDS, "all"):
+        rows.append((f"detection: {kind}", report.detection[kind].show(), report.rule_detection[kind].show()))
+    rows.append(("false alarms (clean)", report.false_alarms.show(), report.rule_false_alarms.show()))
+    rows.append(("first-error-step accuracy", report.step_accuracy.show(), "-"))
+    f1 = report.processbench_f1
+    rows.append(("ProcessBench F1", "-" if f1 is None else f"{f1:.3f}", "-"))
+    kappa = report.kappa_vs_rules
+    rows.append(("Cohen's kappa judge vs rules", "-" if kappa is None else f"{kappa:+.3f}", ""))
+    ratings: list[tuple[str, ...]] = [("kind", *RATINGS)]
+    for kind, means in report.mean_ratings.items():
+        ratings.append((kind, *("-" if v is None else f"{v:.2f}" for v in means.values())))
+    reasons = sorted({r.reason for r in report.cases if r.reason is not None})
+    notes = [f"unscored: {reason}" for reason in reasons[:3]]
+    if len(reasons) > 3:
+        notes.append(f"... and {len(reasons) - 3} more reasons (see --json)")
+    return "\n".join(
+        [header, _align(rows), "", "mean judge ratings (1-5) by case kind", _align(ratings), *notes]
+    )

@@ -1,0 +1,99 @@
+"""Judge options of `faithbench eval` / `faithbench score`, and `faithbench judge-check`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the judge machinery loads only when a judge is asked for
+    from faithbench.judges.judge import JudgeConfig
+
+_SPEC_HELP = (
+    "model spec of an LLM judge grading every rationale: smollm2 | hf:PATH | openai:MODEL@BASE_URL | "
+    "deepseek:MODEL (see docs/judges.md)"
+)
+
+
+def add_judge_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    """`--judge SPEC` and the judge's settings."""
+    parser.add_argument("--judge", metavar="SPEC", required=required, help=_SPEC_HELP)
+    parser.add_argument(
+        "--judge-no-gold", action="store_true", help="do not show the judge the gold answer (default: shown)"
+    )
+    parser.add_argument(
+        "--judge-temperature", type=float, default=0.0, help="judge sampling temperature (default 0, greedy)"
+    )
+    parser.add_argument("--judge-seed", type=int, default=0, help="judge sampling seed (default 0)")
+    parser.add_argument(
+        "--judge-max-new-tokens",
+        type=int,
+        default=256,
+        help="upper bound on a verdict's tokens (default 256; a reasoning judge needs more)",
+    )
+    parser.add_argument(
+        "--judge-batch-size", type=int, default=8, help="verdicts asked for per batch (default 8)"
+    )
+
+
+def judge_config(args: argparse.Namespace) -> JudgeConfig | None:
+    """The judge the options ask for, or None without `--judge`."""
+    if not args.judge:
+        return None
+    from faithbench.judges.judge import JudgeConfig
+
+    return JudgeConfig(
+        spec=args.judge,
+        gold=not args.judge_no_gold,
+        temperature=args.judge_temperature,
+        seed=args.judge_seed,
+        max_new_tokens=args.judge_max_new_tokens,
+        batch_size=args.judge_batch_size,
+    )
+
+
+def add_judge_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `judge-check` to the `faithbench` command's subparsers."""
+    jc = subparsers.add_parser(
+        "judge-check",
+        help="measure a judge on GSM8K references with planted errors before trusting it",
+        description="Grade GSM8K test reference solutions, untouched and with one planted error each "
+        "(a step's result changed, an ungrounded number, a wrong final answer), and report the "
+        "judge's detection and false-alarm rates, first-error-step accuracy, ProcessBench F1 and "
+        "Cohen's kappa with the rule-based metrics. Four cases per reference.",
+    )
+    add_judge_options(jc, required=True)
+    jc.add_argument(
+        "--limit", type=int, default=25, help="number of reference solutions (default 25, i.e. 100 cases)"
+    )
+    jc.add_argument("--seed", type=int, default=0, help="seed choosing where errors are planted (default 0)")
+    jc.add_argument(
+        "--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)"
+    )
+    jc.add_argument("--json", type=Path, help="write the report, with every case, as JSON here")
+    jc.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    jc.add_argument("--quiet", action="store_true", help="no progress bar")
+    jc.set_defaults(func=_judge_check)
+
+
+def _judge_check(args: argparse.Namespace) -> int:
+    from faithbench.cli import _write
+    from faithbench.errors import FaithbenchError
+    from faithbench.judges.check import check_table, run_judge_check
+
+    if args.limit < 1:
+        raise FaithbenchError("--limit must be at least 1")
+    config = judge_config(args)
+    assert config is not None
+    report = run_judge_check(
+        config,
+        args.limit,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        use_cache=not args.no_cache,
+        progress=not args.quiet,
+    )
+    print(check_table(report))
+    if args.json:
+        _write(args.json, report.model_dump_json(indent=2) + "\n")
+    return 0

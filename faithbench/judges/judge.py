@@ -1,0 +1,229 @@
+"""The rubric judge: any backend (`load_backend(spec)`) grading rationales with `rubric_prompt`.
+
+One path for `eval --judge`, `score --judge` and `judge-check`: `open_judge` loads the backend behind
+the response cache, `RubricJudge.judge` grades (item, parse) pairs in one batch, and
+`RubricJudge.judge_records` writes the verdicts into sample records. A reply that is not a valid
+verdict is asked for once more (with what was wrong, so a greedy judge can answer differently); a
+second failure, or a call that failed after the backend's own retries (`Completion.error`), leaves
+the sample unscored with the reason. Nothing is ever scored by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from faithbench.errors import FaithbenchError
+from faithbench.harness.backends import Backend, Completion, GenerationConfig, Request, load_backend
+from faithbench.harness.backends.hf import HFBackend
+from faithbench.harness.cache import CachedBackend, ResponseCache
+from faithbench.harness.schema import JudgeInfo, SampleRecord
+from faithbench.harness.scoring import MAX_RATIONALE_CHARS, completion_of, item_of
+from faithbench.judges.rubric import (
+    PREFILL,
+    PROMPT_VERSION,
+    RATINGS,
+    Verdict,
+    VerdictError,
+    parse_verdict,
+    retry_prompt,
+    rubric_prompt,
+    split_reasoning,
+)
+from faithbench.tasks.base import Item, Prompt
+from faithbench.tasks.parse import ParsedCompletion, parse_completion
+
+JUDGE_METRICS = tuple(f"judge_{rating}" for rating in RATINGS)
+DETAILS_KEY = "judge"  # SampleRecord.details["judge"]: the verdict (first_error_step, explanation, ...)
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """How to judge: the judge's model spec and its decoding. `gold` shows the gold answer."""
+
+    spec: str
+    gold: bool = True
+    temperature: float = 0.0
+    seed: int = 0
+    max_new_tokens: int = 256
+    batch_size: int = 8
+
+
+class JudgeOutcome(BaseModel):
+    """One sample's judgement: a verdict, or the reason there is none."""
+
+    verdict: Verdict | None
+    reason: str | None = None
+    reply: str  # the last reply as the judge wrote it, prefill included
+    reasoning: str | None = None  # the judge's own reasoning (`<think>` or a reasoning channel)
+    attempts: int  # replies asked for: 0 (nothing to judge), 1, or 2 after an unreadable one
+    unreadable: bool = False  # the reply was no valid verdict (`reason` says why)
+
+
+def accepts_prefill(backend: Backend) -> bool:
+    """Whether the backend can continue a prefilled reply: local transformers models can, chat APIs
+    refuse."""
+    inner = backend.backend if isinstance(backend, CachedBackend) else backend
+    return isinstance(inner, HFBackend)
+
+
+class RubricJudge:
+    def __init__(self, backend: Backend, config: JudgeConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.prefill = PREFILL if accepts_prefill(backend) else None
+        self.generation = GenerationConfig(
+            max_new_tokens=config.max_new_tokens, temperature=config.temperature, seed=config.seed
+        )
+
+    @property
+    def info(self) -> JudgeInfo:
+        return JudgeInfo(
+            spec=self.config.spec,
+            identity=self.backend.identity,
+            prompt_version=PROMPT_VERSION,
+            gold=self.config.gold,
+            temperature=self.config.temperature,
+            seed=self.config.seed,
+            max_new_tokens=self.config.max_new_tokens,
+            prefill=self.prefill,
+            metrics=list(JUDGE_METRICS),
+        )
+
+    def cached(self, cache: ResponseCache) -> RubricJudge:
+        """This judge with its calls going through `cache` (when its backend allows caching)."""
+        if not self.backend.cacheable or isinstance(self.backend, CachedBackend):
+            return self
+        return RubricJudge(CachedBackend(self.backend, cache), self.config)
+
+    def prompt(self, item: Item, parsed: ParsedCompletion) -> Prompt:
+        gold = item.target if self.config.gold else None
+        return rubric_prompt(item.question, parsed.steps, gold, self.prefill)
+
+    def judge(self, cases: Sequence[tuple[Item, ParsedCompletion]]) -> list[JudgeOutcome]:
+        """One outcome per (item, parse), in order; every case is asked for in one batch, and the
+        unreadable replies once more in a second."""
+        outcomes: list[JudgeOutcome | None] = [None] * len(cases)
+        asked: list[tuple[int, Prompt]] = []
+        for index, (item, parsed) in enumerate(cases):
+            if not parsed.steps:
+                outcomes[index] = _failed("the rationale has no steps to judge", "", 0)
+            elif len(parsed.rationale) > MAX_RATIONALE_CHARS:
+                reason = f"rationale has {len(parsed.rationale):,} characters, over the limit"
+                outcomes[index] = _failed(reason, "", 0)
+            else:
+                asked.append((index, self.prompt(item, parsed)))
+        retries: list[tuple[int, Prompt]] = []
+        for (index, prompt), completion in zip(asked, self._ask(cases, asked), strict=True):
+            outcome = self._read(completion, prompt, len(cases[index][1].steps), attempt=1)
+            if outcome.unreadable:
+                assert outcome.reason is not None
+                retries.append((index, retry_prompt(prompt, outcome.reply, outcome.reason)))
+            outcomes[index] = outcome
+        for (index, prompt), completion in zip(retries, self._ask(cases, retries), strict=True):
+            outcome = self._read(completion, prompt, len(cases[index][1].steps), attempt=2)
+            if outcome.unreadable:
+                outcome = outcome.model_copy(
+                    update={"reason": f"judge reply unreadable twice; last: {outcome.reason}"}
+                )
+            outcomes[index] = outcome
+        assert all(o is not None for o in outcomes)
+        return [o for o in outcomes if o is not None]
+
+    def judge_many(
+        self, cases: Sequence[tuple[Item, ParsedCompletion]], progress: bool = False
+    ) -> list[JudgeOutcome]:
+        """`judge`, `batch_size` cases at a time, with a progress bar."""
+        out: list[JudgeOutcome] = []
+        size = self.config.batch_size
+        with tqdm(
+            total=len(cases), desc="judging", unit="sample", disable=not progress, file=sys.stderr
+        ) as bar:
+            for start in range(0, len(cases), size):
+                out += self.judge(cases[start : start + size])
+                bar.update(min(size, len(cases) - start))
+        return out
+
+    def judge_records(self, records: Sequence[SampleRecord], progress: bool = False) -> list[SampleRecord]:
+        """The records with the judge's scores, reasons and verdict replacing any earlier ones."""
+        cases = [(item_of(r), parse_completion(completion_of(r))) for r in records]
+        return [with_judgement(r, o) for r, o in zip(records, self.judge_many(cases, progress), strict=True)]
+
+    def _ask(
+        self, cases: Sequence[tuple[Item, ParsedCompletion]], asked: list[tuple[int, Prompt]]
+    ) -> list[Completion]:
+        if not asked:
+            return []
+        requests = [Request(id=cases[i][0].id, prompt=prompt) for i, prompt in asked]
+        return self.backend.generate(requests, self.generation)
+
+    def _read(self, completion: Completion, prompt: Prompt, n_steps: int, attempt: int) -> JudgeOutcome:
+        if completion.error is not None:
+            return _failed(f"judge call failed: {completion.error}", "", attempt)
+        think, _ = split_reasoning(completion.text)
+        reasoning = "\n".join(r for r in (completion.reasoning, think) if r) or None
+        reply = (prompt.prefill or "") + completion.text
+        try:
+            verdict = parse_verdict(reply, n_steps)
+        except VerdictError as exc:
+            return JudgeOutcome(
+                verdict=None,
+                reason=str(exc),
+                reply=reply,
+                reasoning=reasoning,
+                attempts=attempt,
+                unreadable=True,
+            )
+        return JudgeOutcome(verdict=verdict, reply=reply, reasoning=reasoning, attempts=attempt)
+
+
+def _failed(reason: str, reply: str, attempts: int) -> JudgeOutcome:
+    return JudgeOutcome(verdict=None, reason=reason, reply=reply, attempts=attempts)
+
+
+def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
+    """`record` with the judge metrics set from `outcome` (scores in [0, 1], or unscored with the
+    reason) and `details["judge"]` holding the verdict; everything else is kept."""
+    scores, reasons, details = dict(record.scores), dict(record.reasons), dict(record.details)
+    verdict = outcome.verdict
+    for rating, name in zip(RATINGS, JUDGE_METRICS, strict=True):
+        scores[name] = verdict.scaled(rating) if verdict is not None else None
+        reasons.pop(name, None)
+        if outcome.reason is not None:
+            reasons[name] = outcome.reason
+    facts: dict[str, Any] = {"attempts": outcome.attempts, "reasoning": outcome.reasoning}
+    if verdict is not None:
+        facts.update(verdict.model_dump())
+    else:
+        facts["reply"] = outcome.reply
+    details[DETAILS_KEY] = facts
+    return record.model_copy(update={"scores": scores, "reasons": reasons, "details": details})
+
+
+def load_judge(config: JudgeConfig, backend: Backend | None = None) -> RubricJudge:
+    """A judge on `config.spec` (or on `backend`, already loaded for it), not yet cached."""
+    if config.spec.strip().startswith("predictions:"):
+        raise FaithbenchError("a predictions: file cannot judge; name a model (smollm2, hf:, openai:, ...)")
+    if config.temperature < 0:
+        raise FaithbenchError("--judge-temperature must be at least 0")
+    if config.max_new_tokens < 1:
+        raise FaithbenchError("--judge-max-new-tokens must be at least 1")
+    return RubricJudge(backend or load_backend(config.spec, batch_size=config.batch_size), config)
+
+
+@contextlib.contextmanager
+def open_judge(config: JudgeConfig, use_cache: bool = True) -> Iterator[RubricJudge]:
+    """`load_judge` behind the response cache (closed on exit)."""
+    judge = load_judge(config)
+    cache = ResponseCache() if use_cache else None
+    try:
+        yield judge.cached(cache) if cache else judge
+    finally:
+        if cache:
+            cache.close()
