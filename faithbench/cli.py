@@ -146,11 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     gt.set_defaults(func=_gate)
 
     from faithbench.interop.cli import add_import_commands
+    from faithbench.interventions.cli import add_intervene_commands
     from faithbench.leaderboard.cli import add_leaderboard_commands
 
     add_leaderboard_commands(verbs)
     add_import_commands(verbs)
     add_judge_commands(verbs)
+    add_intervene_commands(verbs)
 
     for noun, func, text in (
         ("metrics", _metrics_list, "registered metrics"),
@@ -169,7 +171,9 @@ def comma_list(text: str) -> list[str]:
 
 def _eval(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import EvalConfig, IncompleteRunError, run_eval
+    from faithbench.interventions import refuse_intervention_metrics
 
+    refuse_intervention_metrics(args.metrics)
     try:
         run = run_eval(
             EvalConfig(
@@ -201,7 +205,9 @@ def _eval(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import rescore
     from faithbench.harness.scoring import DEFAULT_METRICS
+    from faithbench.interventions import refuse_intervention_metrics
 
+    refuse_intervention_metrics(args.metrics)
     run = rescore(
         args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet,
         register=not args.no_register, db=args.db, judge=judge_config(args), use_cache=not args.no_cache,
