@@ -1,0 +1,118 @@
+"""GRPO rewards built from registered metrics: one function, two uses.
+
+`metric_rewards({"step_arithmetic": 1.0, "accuracy": 0.0, ...})` returns one TRL reward function per
+metric and the weights. Each reward parses the completion with `parse_completion` and scores it with
+`harness.scoring.score_one`, the very code `faithbench eval` scores samples with, so a reward can never
+drift from the metric it is named after.
+
+Rules, each for a reason:
+
+- **Unscored is 0.** A metric is unscored when there is nothing to score (`step_arithmetic` of a
+  completion without an equation). For training, writing no equations must not beat writing a wrong
+  one, so it earns nothing; the share of unscored completions is logged as `unscored/<metric>`.
+- **One reward per metric, logged separately.** TRL logs `rewards/<metric>/mean` for each function,
+  so reward hacking (format rising while accuracy falls) shows in the logs. A weight of 0 keeps a
+  metric in the logs without training on it (e.g. `accuracy` as a monitor).
+- **Truncation is known.** A completion that used all `max_completion_length` tokens was cut off;
+  it is scored as `Completion(finish_reason="length")`, exactly as eval scores a cut-off sample, or,
+  with `truncated_reward` set, gets that fixed reward instead (e.g. 0, so that rambling past the limit
+  earns no partial credit). The share is logged as `truncated`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from faithbench.harness.backends.base import Completion
+from faithbench.harness.scoring import resolve_metrics, score_one
+from faithbench.metrics import Metric
+from faithbench.tasks.base import Item
+from faithbench.tasks.parse import ParsedCompletion, parse_completion
+
+# What TRL hands a reward function for one completion: plain text, or chat messages.
+CompletionLike = str | Sequence[Mapping[str, Any]]
+
+
+def completion_text(completion: CompletionLike) -> str:
+    """The generated text of a TRL completion: a string, or the content of its assistant messages."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(
+        str(m.get("content") or "") for m in completion if m.get("role", "assistant") == "assistant"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str, truncated: bool) -> ParsedCompletion:
+    # Every reward function of a step sees the same completions: parse each one once.
+    return parse_completion(Completion(text=text, finish_reason="length" if truncated else "stop"))
+
+
+@dataclass
+class MetricReward:
+    """A TRL reward function that scores completions with one registered metric.
+
+    TRL calls it with the batch's `prompts` and `completions` and every other dataset column as a
+    keyword list; it needs `question` and `target` columns (see trainers.data.grpo_dataset).
+    """
+
+    metric: Metric
+    max_completion_length: int | None = None
+    truncated_reward: float | None = None
+    __name__: str = field(init=False)  # TRL names the reward (and its log keys) after this
+
+    def __post_init__(self) -> None:
+        self.__name__ = self.metric.name
+
+    def __call__(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[CompletionLike],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        *,
+        question: Sequence[str],
+        target: Sequence[str],
+        log_metric: Callable[[str, float], None] | None = None,
+        **_: Any,
+    ) -> list[float]:
+        rewards: list[float] = []
+        n_unscored = n_truncated = 0
+        for i, completion in enumerate(completions):
+            truncated = self._truncated(completion_ids[i] if completion_ids is not None else None)
+            n_truncated += truncated
+            if truncated and self.truncated_reward is not None:
+                rewards.append(self.truncated_reward)
+                continue
+            item = Item(id=f"reward-{i}", question=question[i], target=target[i])
+            score = score_one(self.metric, item, _parse(completion_text(completion), truncated))
+            n_unscored += score.value is None
+            rewards.append(0.0 if score.value is None else score.value)
+        if log_metric is not None and completions:
+            log_metric(f"unscored/{self.metric.name}", n_unscored / len(completions))
+            log_metric("truncated", n_truncated / len(completions))
+        return rewards
+
+    def _truncated(self, ids: Sequence[int] | None) -> bool:
+        return (
+            ids is not None
+            and self.max_completion_length is not None
+            and len(ids) >= self.max_completion_length
+        )
+
+
+def metric_rewards(
+    weights: Mapping[str, float],
+    *,
+    max_completion_length: int | None = None,
+    truncated_reward: float | None = None,
+) -> tuple[list[MetricReward], list[float]]:
+    """TRL reward functions for the named metrics, and their weights (for `GRPOConfig.reward_weights`).
+    Unknown metric names are a FaithbenchError that lists the registered ones."""
+    if not weights:
+        raise ValueError("at least one reward metric is needed")
+    metrics = resolve_metrics(list(weights))
+    funcs = [MetricReward(m, max_completion_length, truncated_reward) for m in metrics]
+    return funcs, [float(weights[m.name]) for m in metrics]
