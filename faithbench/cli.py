@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         help="generation batch size; for API models, the requests handed over at a time (default 8)",
     )
+    ev.add_argument(
+        "--tensor-parallel-size",
+        type=int,
+        default=1,
+        help="vllm: models only: split the model across this many GPUs (default 1)",
+    )
     ev.add_argument("--num-fewshot", type=int, help="exemplars for gsm8k-fewshot (default 5)")
     ev.add_argument(
         "--metrics", type=comma_list, help="comma-separated metric names (default: all rule metrics)"
@@ -185,6 +191,7 @@ def _eval(args: argparse.Namespace) -> int:
                 max_new_tokens=args.max_new_tokens,
                 temperature=args.temperature,
                 batch_size=args.batch_size,
+                tensor_parallel_size=args.tensor_parallel_size,
                 num_fewshot=args.num_fewshot,
                 metrics=args.metrics,
                 data_dir=args.data_dir,

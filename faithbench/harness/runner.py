@@ -47,6 +47,7 @@ class EvalConfig:
     max_new_tokens: int = 256
     temperature: float = 0.0
     batch_size: int = 8
+    tensor_parallel_size: int = 1  # GPUs one vllm: model is split across
     num_fewshot: int | None = None  # None: the task's default
     metrics: list[str] | None = None  # None: every rule-based metric
     data_dir: str | None = None
@@ -65,7 +66,9 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         raise FaithbenchError(f"task {task.name!r} is a zero-shot chat task; use gsm8k-fewshot for exemplars")
     if config.limit is not None and config.limit < 1:
         raise FaithbenchError("--limit must be at least 1")
-    backend = backend or load_backend(config.model, batch_size=config.batch_size)
+    backend = backend or load_backend(
+        config.model, batch_size=config.batch_size, tensor_parallel_size=config.tensor_parallel_size
+    )
     judge = None
     if config.judge is not None:  # a model judging its own rationales is loaded once
         judge = load_judge(config.judge, backend if config.judge.spec == config.model else None)

@@ -6,6 +6,7 @@ Specs::
     hf:<path or repo id>          any Hugging Face causal LM (only local paths work offline)
     predictions:<file.jsonl>      completions made elsewhere, scored as they are
     <spec>+lora:<adapter dir>     a PEFT LoRA adapter on top of `smollm2` or `hf:...`
+    vllm:<model dir> | vllm:smollm2  local weights on the vLLM engine (needs the `vllm` extra)
     openai:<model>[@<base_url>]   an OpenAI-compatible chat API (OpenAI, vLLM, llama.cpp, Ollama)
     deepseek:<model>              the DeepSeek API (key from $DEEPSEEK_API_KEY)
 
@@ -33,6 +34,8 @@ SPEC_FORMS = (
     "predictions:<file.jsonl>",
     "smollm2+lora:<adapter dir>",
     "hf:<path>+lora:<adapter dir>",
+    "vllm:<model dir>",
+    "vllm:smollm2",
     "openai:<model>[@<base_url>]",
     "deepseek:<model>",
 )
@@ -47,11 +50,14 @@ def _known_forms() -> str:
     return "Known forms: " + ", ".join(SPEC_FORMS) + "."
 
 
-def load_backend(spec: str, *, batch_size: int = 8) -> Backend:
-    """Build the backend a model spec names (see the module docstring for the forms)."""
+def load_backend(spec: str, *, batch_size: int = 8, tensor_parallel_size: int = 1) -> Backend:
+    """Build the backend a model spec names (see the module docstring for the forms).
+    `tensor_parallel_size` applies to `vllm:` only."""
     spec = spec.strip()
     if spec.startswith("predictions:"):
         return _load_predictions(spec.removeprefix("predictions:"))
+    if spec.startswith("vllm:"):
+        return _load_vllm(spec, tensor_parallel_size)
     if spec.startswith(("openai:", "deepseek:")):
         return _load_remote(spec)
 
@@ -79,6 +85,22 @@ def load_backend(spec: str, *, batch_size: int = 8) -> Backend:
     else:
         model_path = base.removeprefix("hf:")
     return HFBackend(model_path, adapter=adapter, batch_size=batch_size)
+
+
+def _load_vllm(spec: str, tensor_parallel_size: int) -> Backend:
+    """Hook for `vllm:<model dir>` and `vllm:smollm2`: local weights on the vLLM engine."""
+    target = spec.removeprefix("vllm:")
+    if not target:
+        raise BackendSpecError("model spec 'vllm:' needs a model directory (or smollm2) after it")
+    if LORA_SEPARATOR in target:
+        raise BackendSpecError(f"model spec {spec!r}: LoRA adapters are not supported on vllm: yet")
+    from faithbench.harness.backends.vllm import VLLMBackend
+
+    if target == "smollm2":
+        from faithbench.harness.backends.smollm2 import smollm2_path
+
+        target = str(smollm2_path())
+    return VLLMBackend(target, tensor_parallel_size=tensor_parallel_size)
 
 
 def _load_remote(spec: str) -> Backend:

@@ -179,31 +179,10 @@ class HFBackend:
     # -- helpers ---------------------------------------------------------------------------------
 
     def render(self, prompt: Prompt) -> str:
-        """The prompt as the model sees it: chat messages through the chat template, text as is,
-        followed by the prefilled start of the reply."""
-        if prompt.text is not None:
-            return prompt.text + (prompt.prefill or "")
-        assert prompt.messages is not None
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise BackendLoadError(
-                f"{self.model_path}: the tokenizer has no chat template, so chat prompts cannot be "
-                "rendered; use a raw-text prompt or a chat model"
-            )
-        messages = [{"role": role, "content": content} for role, content in prompt.messages]
-        rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        assert isinstance(rendered, str)
-        return rendered + (prompt.prefill or "")
+        return render_prompt(self.tokenizer, prompt, self.model_path)
 
     def encode(self, prompt: Prompt) -> list[int]:
-        # The chat template writes its own special tokens; raw text gets the tokenizer's (e.g. BOS).
-        text = self.render(prompt)
-        ids: list[int] = self.tokenizer(text, add_special_tokens=prompt.text is not None)["input_ids"]
-        if not ids:
-            bos = self.tokenizer.bos_token_id
-            if bos is None:
-                raise ValueError("empty prompt, and the tokenizer has no BOS token to start from")
-            ids = [bos]
-        return ids
+        return encode_prompt(self.tokenizer, prompt, self.model_path)
 
     def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
@@ -299,6 +278,38 @@ class HFBackend:
 
     def __repr__(self) -> str:
         return f"HFBackend({json.dumps(self.describe())})"
+
+
+def render_prompt(tokenizer: Any, prompt: Prompt, model_name: str) -> str:
+    """The prompt as the model sees it: chat messages through the chat template, text as is,
+    followed by the prefilled start of the reply. Shared by every backend that runs local weights,
+    so the same model sees the same prompt whichever engine runs it."""
+    if prompt.text is not None:
+        return prompt.text + (prompt.prefill or "")
+    assert prompt.messages is not None
+    if not getattr(tokenizer, "chat_template", None):
+        raise BackendLoadError(
+            f"{model_name}: the tokenizer has no chat template, so chat prompts cannot be "
+            "rendered; use a raw-text prompt or a chat model"
+        )
+    messages = [{"role": role, "content": content} for role, content in prompt.messages]
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert isinstance(rendered, str)
+    return rendered + (prompt.prefill or "")
+
+
+def encode_prompt(tokenizer: Any, prompt: Prompt, model_name: str) -> list[int]:
+    """Token ids of the rendered prompt. The chat template writes its own special tokens; raw text
+    gets the tokenizer's (e.g. BOS)."""
+    ids: list[int] = tokenizer(
+        render_prompt(tokenizer, prompt, model_name), add_special_tokens=prompt.text is not None
+    )["input_ids"]
+    if not ids:
+        bos = tokenizer.bos_token_id
+        if bos is None:
+            raise ValueError("empty prompt, and the tokenizer has no BOS token to start from")
+        ids = [bos]
+    return ids
 
 
 def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype | str:
