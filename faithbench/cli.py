@@ -154,9 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     from faithbench.interop.cli import add_import_commands
     from faithbench.interventions.cli import add_intervene_commands
     from faithbench.leaderboard.cli import add_leaderboard_commands
+    from faithbench.trainers.cli import add_train_commands
 
     add_leaderboard_commands(verbs)
     add_import_commands(verbs)
+    add_train_commands(verbs)
     add_judge_commands(verbs)
     add_intervene_commands(verbs)
 

@@ -1,1 +1,2 @@
-"""Trainer plug-ins: distillation, LoRA-SFT, GRPO. Planned: issue 5; nothing here yet."""
+"""Trainer plug-ins: distillation (`distill`), LoRA-SFT (`sft`) and GRPO (`grpo`) whose rewards are the
+registered metrics (`rewards`). Recipes live in configs/; see docs/training.md."""
