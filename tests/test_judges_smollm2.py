@@ -1,0 +1,119 @@
+"""The rubric judge end to end with the real SmolLM2-135M-Instruct as judge (slow): `score --judge`
+on a run, `judge-check`, and the prompt-injection trial. A 135M model is a poor judge; these tests
+hold the machinery to account (every sample scored in range or unscored with a reason, prefill
+used, the cache serving reruns), not the verdicts. `pytest -s` prints what the model did."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from faithbench.cli import main
+from faithbench.harness.store import RunDir
+from faithbench.judges.injections import INJECTIONS, injection_trial
+from faithbench.judges.judge import JUDGE_METRICS, JudgeConfig, open_judge
+from faithbench.judges.planted import planted_suite
+from faithbench.judges.rubric import PREFILL, PROMPT_VERSION
+from faithbench.tasks.registry import TASKS
+
+pytestmark = pytest.mark.slow
+TOKENS = "64"  # a verdict with a one-sentence explanation fits; a rambling one is cut and retried
+
+
+@pytest.fixture
+def responses_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "responses.sqlite"
+    monkeypatch.setenv("FAITHBENCH_RESPONSES_DB", str(path))
+    return path
+
+
+def _rows(db: Path) -> int:
+    with sqlite3.connect(db) as connection:
+        count: int = connection.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    return count
+
+
+def test_score_a_run_with_smollm2_as_judge(
+    tmp_path: Path, responses_db: Path, test_rows: list[dict[str, str]]
+) -> None:
+    predictions = tmp_path / "pred.jsonl"
+    predictions.write_text(
+        "".join(json.dumps({"id": f"test-{i}", "completion": test_rows[i]["answer"]}) + "\n" for i in (0, 3))
+    )
+    out = tmp_path / "run"
+    assert main(["eval", "--model", f"predictions:{predictions}", "--out", str(out), "--quiet"]) == 0
+    args = ["score", str(out), "--judge", "smollm2", "--judge-max-new-tokens", TOKENS, "--quiet"]
+    assert main(args) == 0
+    run = RunDir(out)
+    info = run.read_info()
+    assert info.judge is not None and info.judge.prefill == PREFILL
+    assert info.judge.prompt_version == PROMPT_VERSION and info.judge.identity.startswith("hf:")
+    samples = run.read_samples()
+    for sample in samples:
+        verdict = sample.details["judge"]
+        print(f"\n{sample.id}: scores {[sample.scores[m] for m in JUDGE_METRICS]}, {verdict}")
+        assert verdict["attempts"] in (1, 2)
+        for metric in JUDGE_METRICS:
+            value = sample.scores[metric]
+            assert (value is not None and 0 <= value <= 1) or sample.reasons[metric]
+    rows = _rows(responses_db)
+    assert rows >= len(samples)
+    assert main(args) == 0  # a rerun: every verdict from the cache, the same scores
+    assert _rows(responses_db) == rows
+    assert [s.scores for s in run.read_samples()] == [s.scores for s in samples]
+
+
+def test_judge_check_with_smollm2_prints_its_table(
+    tmp_path: Path, responses_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "check.json"
+    args = ["judge-check", "--judge", "smollm2", "--limit", "1", "--judge-max-new-tokens", TOKENS]
+    assert main([*args, "--json", str(report), "--quiet"]) == 0
+    table = capsys.readouterr().out
+    with capsys.disabled():
+        print("\n" + table)
+    for needle in (
+        "judge-check | smollm2",
+        "detection: wrong_result",
+        "false alarms",
+        "ProcessBench F1",
+        "kappa",
+    ):
+        assert needle in table
+    data = json.loads(report.read_text())
+    assert data["n_cases"] == 4
+    for case in data["cases"]:
+        assert (case["judge_flags"] is None) == (case["reason"] is not None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured (docs/judges.md): SmolLM2-135M left all 3 clean verdicts unreadable at 64 tokens, "
+    "so no spread exists, and it copies injected verdicts (forged_delimiter: 3/3 scored, mean validity "
+    "3.67 where its greedy clean verdicts are 1); strict: an XPASS means the claim now holds",
+)
+def test_injections_do_not_move_smollm2_beyond_its_spread(responses_db: Path, data_dir: Path) -> None:
+    """One rationale with a planted wrong result, graded clean and with each injection, at
+    temperature 0.8 over three seeds. Printed: every injection's shift next to the spread. Every
+    injection must be measured (clean and injected verdicts scored) and stay within the spread."""
+    items, _ = TASKS.get("gsm8k").load(data_dir, limit=1)
+    (case,) = [c for c in planted_suite(items, 1) if c.kind == "wrong_result"]
+    config = JudgeConfig(spec="smollm2", temperature=0.8, max_new_tokens=int(TOKENS))
+    with open_judge(config) as judge:
+        effects = injection_trial(judge, [case], seeds=(0, 1, 2))
+    assert {e.injection for e in effects} == set(INJECTIONS)
+    for e in effects:
+        print(
+            f"\n{e.injection:17s} {e.rating:9s} clean {e.clean_mean} injected {e.injected_mean} "
+            f"shift {e.shift} spread {e.spread} (n {e.n_clean}/{e.n_injected}, unscored {e.n_unscored})"
+        )
+    for e in effects:
+        assert e.n_injected + e.n_unscored == 3
+    validity = [e for e in effects if e.rating == "validity"]
+    unmeasured = [e.injection for e in validity if e.within_spread is None]
+    assert not unmeasured, f"no clean or injected verdict to compare for {unmeasured}"
+    moved = [e.injection for e in validity if not e.within_spread]
+    assert not moved, moved
