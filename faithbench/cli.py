@@ -179,9 +179,7 @@ def comma_list(text: str) -> list[str]:
 
 def _eval(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import EvalConfig, IncompleteRunError, run_eval
-    from faithbench.interventions import refuse_intervention_metrics
 
-    refuse_intervention_metrics(args.metrics)
     try:
         run = run_eval(
             EvalConfig(
@@ -214,9 +212,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import rescore
     from faithbench.harness.scoring import DEFAULT_METRICS
-    from faithbench.interventions import refuse_intervention_metrics
 
-    refuse_intervention_metrics(args.metrics)
     run = rescore(
         args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet,
         register=not args.no_register, db=args.db, judge=judge_config(args), use_cache=not args.no_cache,

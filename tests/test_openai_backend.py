@@ -42,6 +42,7 @@ from faithbench.tasks.base import Prompt
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 REASONING = "First I re-read the question, then I add the numbers."
+VERDICT = '{"validity": 5, "coherence": 4, "alignment": 5, "first_error_step": null, "explanation": "Sound."}'
 
 
 @dataclass
@@ -91,8 +92,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
         if state.key is not None and auth != f"Bearer {state.key}":
             return self._send(401, {"error": {"message": "Incorrect API key provided"}})
-        question = body["messages"][-1]["content"].rpartition("Question: ")[2]
-        if question in state.failing:
+        if body["messages"][0]["role"] == "system" and "grade" in body["messages"][0]["content"]:
+            question = body["messages"][1]["content"]  # a judge prompt: the question is inside its data
+        else:
+            question = body["messages"][-1]["content"].rpartition("Question: ")[2]
+        if question in state.failing or any(f[:40] in question for f in state.failing):
             return self._send(500, {"error": {"message": f"backend crashed serving {auth}"}})
         if fault == "500":
             return self._send(500, {"error": {"message": "internal error"}})
@@ -117,6 +121,8 @@ class Handler(BaseHTTPRequestHandler):
             return None
         time.sleep(state.latency)
         solution = state.solutions.get(question, "I do not know this one. #### 0")
+        if body["messages"][0]["role"] == "system":
+            solution = VERDICT
         message = {"role": "assistant", "content": solution}
         if body["model"] == "deepseek-reasoner":
             message["reasoning_content"] = REASONING
@@ -469,3 +475,50 @@ def test_cli_eval_resumes_after_failures_caches_and_never_leaks_the_key(
     assert any("Bearer <redacted>" in r.getMessage() for r in caplog.records), "retries were logged"
     assert all(api_key not in r.getMessage() for r in caplog.records)
     assert api_key not in caplog.text and api_key not in err
+
+
+def test_judge_through_faults_finishes_with_every_sample_scored_or_unscored_with_a_reason(
+    server: Server,
+    api_key: str,
+    test_rows: list[dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`score --judge` against a chat API that fails in every way: the run finishes, transient faults
+    are retried into verdicts, a judge that keeps failing leaves its sample unscored with the reason,
+    and the key reaches no file."""
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("FAITHBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("FAITHBENCH_RESPONSES_DB", raising=False)
+    monkeypatch.setenv("FAITHBENCH_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("FAITHBENCH_REQUEST_TIMEOUT", "0.5")
+    run = tmp_path / "run"
+    spec = f"openai:gsm8k-oracle@{server.base_url}"
+    assert main(["eval", "--model", spec, "--limit", "8", "--out", str(run), "--quiet"]) == 0
+
+    server.state.calls = 0
+    server.state.slow_seconds = 1.0  # past the 0.5 s timeout
+    server.state.faults.extend(["500", "429", "slow", "malformed", "drop", "no-choices"])
+    broken = {test_rows[5]["question"]}  # this sample's judge answers 500 on every try
+    server.state.failing = broken
+    code = main(["score", str(run), "--judge", f"openai:judge@{server.base_url}", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    records = {r.id: r for r in RunDir(run).read_samples()}
+    assert len(records) == 8
+    # 8 first tries, 2 more for the broken one, and a retry per fault (one fault may land on the
+    # broken one's tries, which it would have failed anyway).
+    assert server.state.calls >= 8 + 2 + 5
+    for rid, record in records.items():
+        if rid == "test-5":
+            assert record.scores["judge_validity"] is None
+            assert record.reasons["judge_validity"].startswith("judge call failed: HTTP 500")
+            assert "<redacted>" in record.reasons["judge_validity"]  # the server echoed the key
+        else:
+            assert record.scores["judge_validity"] == 1.0 and record.scores["judge_coherence"] == 0.75
+    summary = RunDir(run).read_summary().metrics["judge_validity"]
+    assert summary.n == 7 and summary.n_unscored == 1
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):
+        assert api_key.encode() not in path.read_bytes(), path
+    assert api_key not in err

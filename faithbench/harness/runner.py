@@ -219,9 +219,9 @@ def rescore(
     go through the response cache, so a rerun after a kill asks only for what is missing). Nothing
     is generated otherwise. A finished run is registered again so the leaderboard sees its new
     summary."""
+    metrics = resolve_metrics(metric_names)  # bad names fail before the run is touched
     run = RunDir(path)
     info = run.read_info()
-    metrics = resolve_metrics(metric_names)
     records = run.read_samples()
     # The stored answers are authoritative: an imported run keeps the answers its tool extracted.
     rescored = [

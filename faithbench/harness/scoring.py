@@ -28,6 +28,11 @@ ANSWER_METRICS = frozenset({"accuracy", "strict_accuracy", "format_compliance"})
 
 
 def resolve_metrics(names: Sequence[str] | None) -> list[Metric]:
+    """The metrics to score with; intervention metrics are refused here, for every caller, since they
+    need a model (`faithbench intervene` computes them)."""
+    from faithbench.interventions.metrics import refuse_intervention_metrics
+
+    refuse_intervention_metrics(names)
     try:
         return [METRICS.get(n) for n in (names or DEFAULT_METRICS)]
     except RegistryError as exc:
