@@ -25,10 +25,10 @@ from pydantic import BaseModel, Field
 from faithbench.errors import FaithbenchError
 from faithbench.harness.runner import EvalConfig, package_version, run_eval
 from faithbench.harness.schema import SampleRecord
-from faithbench.harness.scoring import DEFAULT_METRICS
+from faithbench.harness.scoring import DEFAULT_METRICS, completion_of
 from faithbench.harness.store import write_atomic
 from faithbench.metrics import METRICS
-from faithbench.tasks.extract import split_think
+from faithbench.tasks.parse import parse_completion
 from faithbench.trainers.data import DISTILLED_DATASET, DISTILLED_JSONL, split_task
 from faithbench.trainers.recipe import Strict, load_recipe
 
@@ -188,8 +188,9 @@ def _dedup_key(trace: DistilledTrace, mode: str) -> str | None:
 
 
 def _trace(record: SampleRecord, teacher: str, identity: str, task: str, data_sha256: str) -> DistilledTrace:
-    think, visible = split_think(record.completion)
-    reasoning = "\n".join(r for r in (record.reasoning, think) if r) or None
+    # The reasoning channel and <think> block, joined as every metric saw them.
+    parsed = parse_completion(completion_of(record))
+    reasoning, visible = parsed.reasoning, parsed.visible
     completion = (
         f"<think>\n{reasoning.strip()}\n</think>\n\n{visible.strip()}" if reasoning else visible.strip()
     )
