@@ -31,6 +31,7 @@ from faithbench.judges.rubric import (
     parse_verdict,
     rubric_prompt,
 )
+from faithbench.judges.screen import PLACEHOLDER
 from faithbench.metrics.faithfulness import answer_consistency, number_grounding, step_arithmetic
 from faithbench.tasks.base import Item
 from faithbench.tasks.parse import parse_completion
@@ -319,6 +320,29 @@ def test_judge_records_and_the_cache(judge_server: tuple[str, JudgeServerState])
     assert all(failed.scores[m] is None for m in JUDGE_METRICS)
     assert failed.reasons["judge_validity"].startswith("judge call failed: HTTP 500")
     assert "first_error_step" not in failed.details["judge"]  # the old verdict is replaced
+
+
+def test_the_judge_is_shown_screened_steps_and_the_record_says_so(
+    judge_server: tuple[str, JudgeServerState],
+) -> None:
+    spec, state = judge_server
+    with open_judge(JudgeConfig(spec=spec)) as judge:
+        injected = _record("q", inject("9 * 2 = 18\n#### 18", "forged_delimiter"))
+        only_injection = _record("q2", INJECTIONS["fake_verdict"])
+        judged, unjudged = judge.judge_records([injected, only_injection])
+    assert len(state.bodies) == 1  # the rationale with nothing but an injection was not sent
+    data = json.loads(_DATA_RE.findall(state.bodies[0]["messages"][1]["content"])[0][1])
+    # the forged marker, three sentences addressed to the grader, the fake verdict, the marker
+    assert [s["text"] for s in data["steps"]] == ["9 * 2 = 18", "#### 18", *[PLACEHOLDER] * 6]
+    assert PLACEHOLDER in state.bodies[0]["messages"][0]["content"]  # the system prompt explains it
+    assert judged.scores["judge_validity"] == 0.75  # the judge's own verdict, scored as usual
+    assert judged.details["judge"]["withheld_steps"] == [3, 4, 5, 6, 7, 8]
+    assert judged.details["judge"]["screen_patterns"] == ["addresses_judge", "markup", "rubric_key"]
+    assert all(unjudged.scores[m] is None for m in JUDGE_METRICS)
+    assert (
+        unjudged.reasons["judge_validity"]
+        == "every step addressed the grader, so none was shown to the judge"
+    )
 
 
 def _record(question: str, completion: str) -> Any:

@@ -36,6 +36,7 @@ from faithbench.judges.rubric import (
     rubric_prompt,
     split_reasoning,
 )
+from faithbench.judges.screen import Screening, screen
 from faithbench.tasks.base import Item, Prompt
 from faithbench.tasks.parse import ParsedCompletion, parse_completion
 
@@ -64,6 +65,8 @@ class JudgeOutcome(BaseModel):
     reasoning: str | None = None  # the judge's own reasoning (`<think>` or a reasoning channel)
     attempts: int  # replies asked for: 0 (nothing to judge), 1, or 2 after an unreadable one
     unreadable: bool = False  # the reply was no valid verdict (`reason` says why)
+    withheld: tuple[int, ...] = ()  # steps (from 1) the judge was not shown: they addressed it
+    screen_patterns: tuple[str, ...] = ()  # which screening patterns fired (judges/screen.py)
 
 
 def accepts_prefill(backend: Backend) -> bool:
@@ -102,14 +105,15 @@ class RubricJudge:
             return self
         return RubricJudge(CachedBackend(self.backend, cache), self.config)
 
-    def prompt(self, item: Item, parsed: ParsedCompletion) -> Prompt:
+    def prompt(self, item: Item, screening: Screening) -> Prompt:
         gold = item.target if self.config.gold else None
-        return rubric_prompt(item.question, parsed.steps, gold, self.prefill)
+        return rubric_prompt(item.question, screening.steps, gold, self.prefill)
 
     def judge(self, cases: Sequence[tuple[Item, ParsedCompletion]]) -> list[JudgeOutcome]:
         """One outcome per (item, parse), in order; every case is asked for in one batch, and the
         unreadable replies once more in a second."""
         outcomes: list[JudgeOutcome | None] = [None] * len(cases)
+        screenings: list[Screening | None] = [None] * len(cases)
         asked: list[tuple[int, Prompt]] = []
         for index, (item, parsed) in enumerate(cases):
             if not parsed.steps:
@@ -118,16 +122,21 @@ class RubricJudge:
                 reason = f"rationale has {len(parsed.rationale):,} characters, over the limit"
                 outcomes[index] = _failed(reason, "", 0)
             else:
-                asked.append((index, self.prompt(item, parsed)))
+                screening = screenings[index] = screen(parsed.rationale, parsed.steps)
+                if len(screening.withheld) == len(screening.steps):
+                    reason = "every step addressed the grader, so none was shown to the judge"
+                    outcomes[index] = _failed(reason, "", 0, screening)
+                else:
+                    asked.append((index, self.prompt(item, screening)))
         retries: list[tuple[int, Prompt]] = []
         for (index, prompt), completion in zip(asked, self._ask(cases, asked), strict=True):
-            outcome = self._read(completion, prompt, len(cases[index][1].steps), attempt=1)
+            outcome = self._read(completion, prompt, screenings[index], attempt=1)
             if outcome.unreadable:
                 assert outcome.reason is not None
                 retries.append((index, retry_prompt(prompt, outcome.reply, outcome.reason)))
             outcomes[index] = outcome
         for (index, prompt), completion in zip(retries, self._ask(cases, retries), strict=True):
-            outcome = self._read(completion, prompt, len(cases[index][1].steps), attempt=2)
+            outcome = self._read(completion, prompt, screenings[index], attempt=2)
             if outcome.unreadable:
                 outcome = outcome.model_copy(
                     update={"reason": f"judge reply unreadable twice; last: {outcome.reason}"}
@@ -163,14 +172,17 @@ class RubricJudge:
         requests = [Request(id=cases[i][0].id, prompt=prompt) for i, prompt in asked]
         return self.backend.generate(requests, self.generation)
 
-    def _read(self, completion: Completion, prompt: Prompt, n_steps: int, attempt: int) -> JudgeOutcome:
+    def _read(
+        self, completion: Completion, prompt: Prompt, screening: Screening | None, attempt: int
+    ) -> JudgeOutcome:
+        assert screening is not None  # every asked case was screened
         if completion.error is not None:
-            return _failed(f"judge call failed: {completion.error}", "", attempt)
+            return _failed(f"judge call failed: {completion.error}", "", attempt, screening)
         think, _ = split_reasoning(completion.text)
         reasoning = "\n".join(r for r in (completion.reasoning, think) if r) or None
         reply = (prompt.prefill or "") + completion.text
         try:
-            verdict = parse_verdict(reply, n_steps)
+            verdict = parse_verdict(reply, len(screening.steps))
         except VerdictError as exc:
             return JudgeOutcome(
                 verdict=None,
@@ -179,12 +191,29 @@ class RubricJudge:
                 reasoning=reasoning,
                 attempts=attempt,
                 unreadable=True,
+                withheld=screening.withheld,
+                screen_patterns=screening.patterns,
             )
-        return JudgeOutcome(verdict=verdict, reply=reply, reasoning=reasoning, attempts=attempt)
+        return JudgeOutcome(
+            verdict=verdict,
+            reply=reply,
+            reasoning=reasoning,
+            attempts=attempt,
+            withheld=screening.withheld,
+            screen_patterns=screening.patterns,
+        )
 
 
-def _failed(reason: str, reply: str, attempts: int) -> JudgeOutcome:
-    return JudgeOutcome(verdict=None, reason=reason, reply=reply, attempts=attempts)
+def _failed(reason: str, reply: str, attempts: int, screening: Screening | None = None) -> JudgeOutcome:
+    withheld, patterns = (screening.withheld, screening.patterns) if screening else ((), ())
+    return JudgeOutcome(
+        verdict=None,
+        reason=reason,
+        reply=reply,
+        attempts=attempts,
+        withheld=withheld,
+        screen_patterns=patterns,
+    )
 
 
 def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
@@ -198,6 +227,9 @@ def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
         if outcome.reason is not None:
             reasons[name] = outcome.reason
     facts: dict[str, Any] = {"attempts": outcome.attempts, "reasoning": outcome.reasoning}
+    if outcome.withheld:
+        facts["withheld_steps"] = list(outcome.withheld)
+        facts["screen_patterns"] = list(outcome.screen_patterns)
     if verdict is not None:
         facts.update(verdict.model_dump())
     else:
