@@ -27,7 +27,9 @@ from faithbench.harness.backends import (
     smollm2,
 )
 from faithbench.harness.backends.hf import BackendLoadError, HFBackend, fingerprint_dir
+from faithbench.harness.backends.hf_decode import shared_prefix_length
 from faithbench.tasks.base import Prompt
+from faithbench.tasks.registry import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -289,3 +291,70 @@ def test_prefill_is_continued_not_repeated(backend: HFBackend) -> None:
     assert not continued.text.startswith(prefill)
     assert (prefill + continued.text).startswith(free[: len(prefill) + 3].rstrip())
     assert "[assistant, prefilled]" in prompt.display and prompt.display.endswith(prefill)
+
+
+# -- the decoding loop (hf_decode): shared prefix, rows leaving the batch ----------------------------
+
+
+def test_shared_prefix_length_leaves_each_row_a_token() -> None:
+    prefix = list(range(100, 140))
+    assert shared_prefix_length([[*prefix, 1, 2], [*prefix, 3]]) == 40
+    assert shared_prefix_length([prefix, [*prefix, 5]]) == 39  # the shorter keeps its last token
+    assert shared_prefix_length([[*prefix[:20], 1], [*prefix[:20], 2]]) == 0  # too short to pay
+    assert shared_prefix_length([[*prefix, 1]]) == 0  # one prompt: nothing to share
+
+
+def _fewshot_requests(data_dir: Path, n: int) -> list[Request]:
+    task = TASKS.get("gsm8k-fewshot")
+    items, _ = task.load(data_dir, limit=n)
+    shots = task.fewshot_rows(3, data_dir)
+    return [Request(id=item.id, prompt=task.prompt(item, shots)) for item in items]
+
+
+@pytest.mark.slow
+def test_decoding_matches_transformers_generate_alone(backend: HFBackend, data_dir: Path) -> None:
+    """The peer: `transformers.generate` greedy on each prompt alone (no padding, no shared cache).
+    The loop, with 3-shot prompts sharing their exemplars and rows of different lengths in one
+    batch, gives the same tokens."""
+    import torch
+
+    requests = [*_fewshot_requests(data_dir, 3), chat(QUESTIONS[1], "chat")]
+    config = GenerationConfig(max_new_tokens=24, stop=("Question:",))
+    ours = backend.generate(requests, config)
+    encoded = [backend.encode(r.prompt) for r in requests[:3]]
+    assert shared_prefix_length(encoded) > 300  # the exemplars
+    for request, completion in zip(requests, ours, strict=True):
+        ids = torch.tensor([backend.encode(request.prompt)])
+        with torch.inference_mode():
+            out = backend.model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=24,
+                do_sample=False,
+                stop_strings=["Question:"],
+                tokenizer=backend.tokenizer,
+                eos_token_id=list(backend.eos_token_ids),
+                pad_token_id=backend.pad_token_id,
+            )
+        peer = str(backend.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
+        assert completion.text == peer.split("Question:")[0], request.id
+
+
+@pytest.mark.slow
+def test_finished_rows_leave_the_batch(backend: HFBackend) -> None:
+    """Watched at the model's input: each decode step runs only the rows still going, and the last
+    step is the longest row's last token."""
+    sizes: list[tuple[int, int]] = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda module, args, kwargs: sizes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        requests = [raw(FEW_SHOT, "short"), chat(QUESTIONS[1], "long")]
+        short, long = backend.generate(requests, GenerationConfig(max_new_tokens=20, stop=("Question:",)))
+    finally:
+        hook.remove()
+    assert short.n_tokens is not None and short.n_tokens < 20 and long.n_tokens == 20
+    decode_steps = [rows for rows, width in sizes if width == 1]
+    assert decode_steps == sorted(decode_steps, reverse=True) and decode_steps[-1] == 1
+    assert len(decode_steps) == 19  # the prefill picks token 1; 19 steps pick tokens 2..20
+    assert sum(decode_steps) < 2 * 19  # the short row left early

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+from faithbench.harness.backends.hf_decode import Decoder, Sampling, shared_prefix_length
 from faithbench.tasks.base import Prompt
 
 if TYPE_CHECKING:
@@ -97,7 +99,6 @@ class HFBackend:
 
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers import GenerationConfig as HFGenerationConfig
 
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = _resolve_dtype(dtype, self.device)
@@ -110,7 +111,6 @@ class HFBackend:
             model: Any = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=self.dtype)
         except OSError as exc:
             raise BackendLoadError(f"cannot load model {model_path!r}: {exc}") from exc
-        self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             if self.tokenizer.eos_token is None:
                 raise BackendLoadError(f"{model_path}: tokenizer has neither a pad nor an eos token")
@@ -122,19 +122,13 @@ class HFBackend:
             eos_ids.append(self.tokenizer.eos_token_id)
         self.eos_token_ids: tuple[int, ...] = tuple(eos_ids)
         self.pad_token_id: int = self.tokenizer.pad_token_id
-        # A clean base: decoding is defined by our GenerationConfig alone, nothing (repetition
-        # penalty, top_k, ...) leaks in from a checkpoint's generation_config.json.
-        model.generation_config = HFGenerationConfig(
-            eos_token_id=list(self.eos_token_ids),
-            pad_token_id=self.pad_token_id,
-            bos_token_id=model.generation_config.bos_token_id,
-        )
 
         if self.adapter_dir is not None:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(self.adapter_dir))
         self.model = model.to(self.device).eval()
+        self.decoder = Decoder(self.model, self.pad_token_id, self.eos_token_ids, self.device)
         self._identity = self._make_identity()
 
     # -- Backend protocol ------------------------------------------------------------------------
@@ -148,8 +142,8 @@ class HFBackend:
         return True
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
-        """Completions in request order. Greedy output does not depend on batching; sampled output
-        is reproducible for the same requests, batch size and `config.seed`."""
+        """Completions in request order (decoding: `hf_decode`). Greedy output does not depend on
+        batching; sampled output is reproducible for the same requests, batch size and seed."""
         import torch
 
         if not requests:
@@ -157,20 +151,21 @@ class HFBackend:
         encoded = [self.encode(request.prompt) for request in requests]
         # Longest first (stable): similar lengths share a batch, and memory peaks at the start.
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
+        shared = shared_prefix_length(encoded)
+        generator = None
+        if config.temperature > 0:
+            generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        sampling = Sampling(temperature=config.temperature, top_p=config.top_p, generator=generator)
+        stopped = self._stop_check(config.stop)
         results: list[Completion | None] = [None] * len(requests)
-        hf_config = self._hf_generation_config(config)
-        torch.manual_seed(config.seed)
         with torch.inference_mode():
+            shared_cache = self.decoder.prefill_shared(encoded[0][:shared])
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                input_ids, attention_mask = self._pad([encoded[i] for i in batch])
-                output = self.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=attention_mask,
-                    generation_config=hf_config,
-                    tokenizer=self.tokenizer,
+                sequences = [encoded[i] for i in batch]
+                new_tokens = self.decoder.decode(
+                    sequences, shared, shared_cache, config.max_new_tokens, sampling, stopped
                 )
-                new_tokens = output[:, input_ids.shape[1] :].tolist()
                 for row, index in enumerate(batch):
                     results[index] = self._completion(new_tokens[row], config)
         assert all(result is not None for result in results)
@@ -195,24 +190,19 @@ class HFBackend:
             torch.tensor(mask, dtype=torch.long, device=self.device),
         )
 
-    def _hf_generation_config(self, config: GenerationConfig) -> Any:
-        from transformers import GenerationConfig as HFGenerationConfig
+    def _stop_check(self, stops: tuple[str, ...] | list[str]) -> Callable[[list[int]], bool]:
+        """Whether a row's new tokens end in a stop string: the last few tokens are decoded (a stop
+        string is completed by the newest token, so it lies within them)."""
+        wanted = [stop for stop in stops if stop]
+        if not wanted:
+            return lambda tokens: False
+        window = max(len(stop) for stop in wanted) + 8  # every token but a special one has a character
 
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": config.max_new_tokens,
-            "num_beams": 1,
-            "repetition_penalty": 1.0,
-            "eos_token_id": list(self.eos_token_ids),
-            "pad_token_id": self.pad_token_id,
-        }
-        if config.temperature > 0:
-            kwargs.update(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=0)
-        else:
-            kwargs.update(do_sample=False)
-        stops = [stop for stop in config.stop if stop]
-        if stops:
-            kwargs["stop_strings"] = stops
-        return HFGenerationConfig(**kwargs)
+        def stopped(tokens: list[int]) -> bool:
+            tail = self._decode(tokens[-window:])
+            return any(stop in tail for stop in wanted)
+
+        return stopped
 
     def _completion(self, tokens: list[int], config: GenerationConfig) -> Completion:
         """Decode one row of new tokens: cut at EOS, drop padding, cut before the first stop string."""
@@ -221,9 +211,6 @@ class HFBackend:
             if token in self.eos_token_ids:
                 tokens, ended_by_eos = tokens[:position], True
                 break
-        else:
-            while tokens and tokens[-1] == self.pad_token_id:  # batch-mates ran longer
-                tokens = tokens[:-1]
         text = self._decode(tokens)
         found = (text.find(stop) for stop in config.stop if stop)
         cut = min((i for i in found if i >= 0), default=-1)
@@ -231,7 +218,7 @@ class HFBackend:
         if cut >= 0:
             text, n_tokens, finish = text[:cut], self._tokens_covering(tokens, cut), "stop"
         elif ended_by_eos or len(tokens) < config.max_new_tokens:
-            n_tokens, finish = len(tokens), "stop"  # stopped early: EOS (or a stop string HF saw)
+            n_tokens, finish = len(tokens), "stop"  # stopped early: EOS
         else:
             n_tokens, finish = len(tokens), "length"
         return Completion(text=text, finish_reason=finish, n_tokens=n_tokens)
