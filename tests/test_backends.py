@@ -312,11 +312,16 @@ def _fewshot_requests(data_dir: Path, n: int) -> list[Request]:
 
 
 @pytest.mark.slow
-def test_decoding_matches_transformers_generate_alone(backend: HFBackend, data_dir: Path) -> None:
-    """The peer: `transformers.generate` greedy on each prompt alone (no padding, no shared cache).
-    The loop, with 3-shot prompts sharing their exemplars and rows of different lengths in one
-    batch, gives the same tokens."""
+def test_decoding_matches_transformers_generate_alone(
+    backend: HFBackend, data_dir: Path, smollm2_dir: Path
+) -> None:
+    """The peer: `transformers.generate` greedy on each prompt alone (no padding, no shared cache,
+    a freshly loaded model whose projections take the usual path). The loop, with 3-shot prompts
+    sharing their exemplars and rows of different lengths in one batch, gives the same tokens."""
     import torch
+    from transformers import AutoModelForCausalLM
+
+    reference = AutoModelForCausalLM.from_pretrained(str(smollm2_dir)).eval()
 
     requests = [*_fewshot_requests(data_dir, 3), chat(QUESTIONS[1], "chat")]
     config = GenerationConfig(max_new_tokens=24, stop=("Question:",))
@@ -326,7 +331,7 @@ def test_decoding_matches_transformers_generate_alone(backend: HFBackend, data_d
     for request, completion in zip(requests, ours, strict=True):
         ids = torch.tensor([backend.encode(request.prompt)])
         with torch.inference_mode():
-            out = backend.model.generate(
+            out = reference.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
                 max_new_tokens=24,

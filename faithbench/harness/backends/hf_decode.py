@@ -9,21 +9,90 @@ until the last row stops. Here:
 - a batch is laid out as `[shared prefix][padding][own suffix]`; the attention mask hides the
   padding and positions count only real tokens, so each row computes what it would alone;
 - a row leaves the batch (its cache rows are dropped) the step it ends: EOS, a stop string, or its
-  token budget. The loop ends when the last row does.
+  token budget. The loop ends when the last row does;
+- the KV cache has room reserved for every token still to come (`ReservedLayer`), so a decode step
+  writes one position per layer instead of copying the whole cache (`DynamicLayer`'s `torch.cat`
+  took a fifth of a SmolLM2 decode step on this CPU);
+- on a CPU, projections of a few rows are computed as `W @ x.T` (`skinny_linear`).
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from transformers.cache_utils import Cache, DynamicLayer
 
 # Below this many shared tokens, copying the prefix cache saves too little to be worth a pass.
 MIN_SHARED_PREFIX = 32
+
+
+# Up to this many rows, a CPU projection is computed as W @ x.T (see `skinny_linear`).
+SKINNY_ROWS = 4
+
+
+def skinny_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """`nn.Linear.forward` for decode steps on a CPU. MKL computes `x @ W.T` for 2-4 rows far below
+    memory bandwidth (SmolLM2's 49152 x 576 output layer: 23.6 ms for 2 rows against 9.6 ms for 1),
+    while `W @ x.T` streams the weight once at full bandwidth (3.4 ms for 2 rows; a single row is
+    computed as two, which is faster than one). Measured on this repo's 2-core CPU: a 16-item 5-shot
+    GSM8K run generates in 22.6 s instead of 31.3 s, with the same completions. Other shapes (the
+    prefill's many rows) take the usual path."""
+    flat = x.reshape(-1, x.shape[-1])
+    rows = flat.shape[0]
+    if rows > SKINNY_ROWS:
+        return torch.nn.functional.linear(x, self.weight, self.bias)
+    columns = flat.t() if rows > 1 else flat.expand(2, -1).t()
+    y = (self.weight @ columns)[:, :rows].t()
+    if self.bias is not None:
+        y = y + self.bias
+    return y.reshape(*x.shape[:-1], y.shape[-1])
+
+
+class ReservedLayer(DynamicLayer):
+    """A `DynamicLayer` whose keys and values are views into buffers with room for `capacity`
+    positions (grown by doubling if ever exceeded)."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.length = 0
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+            batch, heads, _, dim = key_states.shape
+            self._keys = key_states.new_empty((batch, heads, self.capacity, dim))
+            self._values = value_states.new_empty((batch, heads, self.capacity, dim))
+        end = self.length + key_states.shape[-2]
+        if end > self._keys.shape[-2]:
+            capacity = max(end, 2 * self._keys.shape[-2])
+            self._keys, self._values = _grown(self._keys, capacity), _grown(self._values, capacity)
+        self._keys[:, :, self.length : end] = key_states
+        self._values[:, :, self.length : end] = value_states
+        self.length = end
+        self.keys, self.values = self._keys[:, :, :end], self._values[:, :, :end]
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.length:
+            self._keys, self._values = self._keys[indices], self._values[indices]
+            self.keys, self.values = self._keys[:, :, : self.length], self._values[:, :, : self.length]
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        raise NotImplementedError("seed a ReservedLayer with the rows it needs instead")
+
+
+def _grown(buffer: torch.Tensor, capacity: int) -> torch.Tensor:
+    grown = buffer.new_empty((*buffer.shape[:2], capacity, buffer.shape[3]))
+    grown[:, :, : buffer.shape[2]] = buffer
+    return grown
 
 
 @dataclass(frozen=True)
@@ -66,10 +135,15 @@ class Decoder:
         self, model: Any, pad_token_id: int, eos_token_ids: Sequence[int], device: torch.device
     ) -> None:
         self.model = model
+        if device.type == "cpu":
+            for module in model.modules():
+                if type(module) is torch.nn.Linear:
+                    module.forward = types.MethodType(skinny_linear, module)  # type: ignore[method-assign]
         # transformers 5.24 renamed the forward's `past_key_values` to `cache` (the old name warns).
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         parameters = inspect.signature(base.forward).parameters
         self._cache_arg = "cache" if "cache" in parameters else "past_key_values"
+        self.n_layers: int = base.config.get_text_config().num_hidden_layers
         self.pad_token_id = pad_token_id
         self.eos_token_ids = frozenset(eos_token_ids)
         self.device = device
@@ -105,10 +179,13 @@ class Decoder:
         mask = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
         positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in suffixes]
 
-        cache = None
-        if shared_cache is not None:
-            cache = copy.deepcopy(shared_cache)
-            cache.batch_repeat_interleave(rows)
+        capacity = shared + width + max_new_tokens
+        layers = [ReservedLayer(capacity) for _ in range(self.n_layers)]
+        cache = Cache(layers=list(layers))
+        if shared_cache is not None:  # every row starts with the shared prefix's keys and values
+            for index, layer in enumerate(shared_cache.layers):
+                keys, values = layer.keys, layer.values
+                layers[index].update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1))
         attention = torch.tensor(mask, dtype=torch.long, device=self.device)
         logits, cache = self._forward(
             cache,
