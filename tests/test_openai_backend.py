@@ -88,11 +88,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, state: ServerState, body: dict[str, Any], fault: str | None) -> None:
         auth = self.headers.get("Authorization", "")
-        if self.path != "/v1/chat/completions":
+        if self.path not in ("/v1/chat/completions", "/v1/completions"):
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
         if state.key is not None and auth != f"Bearer {state.key}":
             return self._send(401, {"error": {"message": "Incorrect API key provided"}})
-        if body["messages"][0]["role"] == "system" and "grade" in body["messages"][0]["content"]:
+        if self.path == "/v1/completions":  # raw text: lm-eval's `Question: ...\nAnswer:` format
+            question = body["prompt"].rpartition("Question: ")[2].removesuffix("\nAnswer:")
+        elif body["messages"][0]["role"] == "system" and "grade" in body["messages"][0]["content"]:
             question = body["messages"][1]["content"]  # a judge prompt: the question is inside its data
         else:
             question = body["messages"][-1]["content"].rpartition("Question: ")[2]
@@ -121,6 +123,12 @@ class Handler(BaseHTTPRequestHandler):
             return None
         time.sleep(state.latency)
         solution = state.solutions.get(question, "I do not know this one. #### 0")
+        usage = {"prompt_tokens": 50, "completion_tokens": len(solution.split()), "total_tokens": 0}
+        if self.path == "/v1/completions":
+            choice = {"index": 0, "text": f" {solution}", "finish_reason": "length"}
+            return self._send(
+                200, {"id": "cmpl-1", "object": "text_completion", "choices": [choice], "usage": usage}
+            )
         if body["messages"][0]["role"] == "system":
             solution = VERDICT
         message = {"role": "assistant", "content": solution}
@@ -132,7 +140,7 @@ class Handler(BaseHTTPRequestHandler):
             "created": 0,
             "model": body["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": len(solution.split()), "total_tokens": 0},
+            "usage": usage,
         }
         return self._send(200, reply)
 
@@ -276,15 +284,47 @@ def test_request_carries_the_generation_config_and_the_reply_maps_back(
     assert body["messages"] == [{"role": "user", "content": f"Solve it.\n\nQuestion: {question}"}]
 
 
-def test_prefill_and_raw_text_prompts_are_refused(server: Server, api_key: str) -> None:
+def test_a_prefilled_chat_prompt_is_refused(server: Server, api_key: str) -> None:
     chat = Prompt(messages=(("user", "Q"),), prefill='{"verdict": "')
     with pytest.raises(RemoteBackendError, match="cannot continue a prefilled reply"):
         backend(server, api_key).generate([Request(id="j", prompt=chat)], GenerationConfig())
-    with pytest.raises(RemoteBackendError, match="raw-text prompt"):
-        backend(server, api_key).generate(
-            [Request(id="t", prompt=Prompt(text="Q: 1+1\nA:"))], GenerationConfig()
-        )
     assert server.state.calls == 0
+
+
+def test_raw_text_prompts_go_to_the_completions_endpoint(
+    server: Server, api_key: str, test_rows: list[dict[str, str]], solutions: dict[str, str]
+) -> None:
+    question = test_rows[2]["question"]
+    text = f"Question: What is 1+1?\nAnswer: 2\n\nQuestion: {question}\nAnswer:"
+    config = GenerationConfig(max_new_tokens=9, seed=2, stop=("Question:",))
+    [completion] = backend(server, api_key).generate([Request(id="t", prompt=Prompt(text=text))], config)
+    assert completion.error is None and completion.text == f" {solutions[question]}"
+    assert completion.finish_reason == "length" and completion.n_tokens == len(solutions[question].split())
+    [body] = server.state.bodies
+    assert body["prompt"] == text and "messages" not in body
+    assert body["max_tokens"] == 9 and body["seed"] == 2 and body["stop"] == ["Question:"]
+    prefilled = Prompt(text="Question: 1+1\nAnswer:", prefill=" The sum")
+    backend(server, api_key).generate([Request(id="p", prompt=prefilled)], config)
+    assert server.state.bodies[-1]["prompt"] == "Question: 1+1\nAnswer: The sum"
+
+
+def test_fewshot_eval_through_the_completions_endpoint(
+    server: Server, api_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    """`gsm8k-fewshot` end to end: the server answers each question with its reference solution, so
+    every sample is correct and the run finishes."""
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("FAITHBENCH_RESPONSES_DB", str(tmp_path / "responses.sqlite"))
+    out = tmp_path / "run"
+    spec = f"openai:gsm8k-oracle@{server.base_url}"
+    args = ["eval", "--model", spec, "--task", "gsm8k-fewshot", "--limit", "4", "--out", str(out)]
+    assert main([*args, "--data-dir", str(data_dir), "--no-register", "--quiet"]) == 0
+    records = RunDir(out).read_samples()
+    assert [r.correct for r in records] == [True] * 4
+    assert all(
+        b["prompt"].endswith("\nAnswer:") and b["prompt"].count("Question: ") == 6
+        for b in server.state.bodies
+    )
 
 
 def test_deepseek_reasoner_keeps_reasoning_content_apart(

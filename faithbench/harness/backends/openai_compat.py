@@ -1,10 +1,12 @@
-"""OpenAI-compatible chat backend: `openai:<model>@<base_url>` and `deepseek:<model>`.
+"""OpenAI-compatible backend: `openai:<model>@<base_url>` and `deepseek:<model>`.
 
-Any server that speaks `POST <base_url>/chat/completions` answers: OpenAI, DeepSeek, `vllm serve`,
-llama.cpp's server, Ollama. The `openai` SDK does the HTTP and authentication with its own retries
-off; this module retries (exponential backoff with full jitter, `Retry-After` honoured and capped)
-so that every attempt is visible and bounded, and a request that still fails becomes a `Completion`
-with an `error` instead of an exception that would stop a long run.
+Chat prompts go to `POST <base_url>/chat/completions`, raw-text prompts (lm-eval's few-shot format,
+`gsm8k-fewshot`) to `POST <base_url>/completions` with any prefill appended to the text. Any server
+that speaks them answers: OpenAI, DeepSeek (chat), `vllm serve`, llama.cpp's server, Ollama.
+The `openai` SDK does the HTTP and authentication with its own retries off; this module retries
+(exponential backoff with full jitter, `Retry-After` honoured and capped) so that every attempt is
+visible and bounded, and a request that still fails becomes a `Completion` with an `error` instead
+of an exception that would stop a long run.
 
 The API key lives only in the SDK client: identities, error reasons and log lines are built here
 from the model, base URL, status codes and short body excerpts, and scrubbed of the key.
@@ -29,6 +31,7 @@ from faithbench.harness.backends.base import Completion, GenerationConfig, Reque
 
 log = logging.getLogger(__name__)
 N = TypeVar("N", int, float)
+R = TypeVar("R", bound=BaseModel)
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEEPSEEK_BASE_URL = "https://api.deepseek.com"
@@ -100,6 +103,16 @@ class _ChatResponse(BaseModel):
     usage: _Usage | None = None
 
 
+class _TextChoice(BaseModel):
+    text: str | None = None
+    finish_reason: str | None = None
+
+
+class _TextResponse(BaseModel):  # POST /completions
+    choices: list[_TextChoice] = Field(min_length=1)
+    usage: _Usage | None = None
+
+
 def setting_from_env(name: str, default: N) -> N:
     """A positive number (of `default`'s type) from the environment, or a one-line error naming
     the variable."""
@@ -117,7 +130,7 @@ def setting_from_env(name: str, default: N) -> N:
 
 
 class OpenAICompatBackend:
-    """Chat completions from an OpenAI-compatible server, `concurrency` requests at a time.
+    """Completions from an OpenAI-compatible server, `concurrency` requests at a time.
 
     `sleep` and `retry` exist so tests can keep backoff waits tiny; defaults come from
     `$FAITHBENCH_CONCURRENCY` (8), `$FAITHBENCH_REQUEST_TIMEOUT` (120 s) and
@@ -173,12 +186,7 @@ class OpenAICompatBackend:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _check_prompt(self, request: Request) -> None:
-        if request.prompt.messages is None:
-            raise RemoteBackendError(
-                f"{self.identity}: request {request.id!r} is a raw-text prompt; the chat API takes "
-                "messages only (use a chat task such as gsm8k)"
-            )
-        if request.prompt.prefill is not None:
+        if request.prompt.messages is not None and request.prompt.prefill is not None:
             raise RemoteBackendError(
                 f"{self.identity}: request {request.id!r} prefills the reply; the chat API cannot "
                 "continue a prefilled reply (use a local hf: or smollm2 model)"
@@ -202,18 +210,23 @@ class OpenAICompatBackend:
     def _call(self, request: Request, config: GenerationConfig) -> Completion:
         import openai
 
-        assert request.prompt.messages is not None
-        messages: Any = [{"role": role, "content": content} for role, content in request.prompt.messages]
+        sampling: Any = {
+            "model": self.model,
+            "max_tokens": config.max_new_tokens,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "seed": config.seed,
+            "stop": list(config.stop) or openai.omit,
+        }
+        prompt = request.prompt
         try:
-            raw = self._client.chat.completions.with_raw_response.create(
-                model=self.model,
-                messages=messages,
-                max_tokens=config.max_new_tokens,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                seed=config.seed,
-                stop=list(config.stop) or openai.omit,
-            )
+            if prompt.text is not None:
+                text = prompt.text + (prompt.prefill or "")
+                raw = self._client.completions.with_raw_response.create(prompt=text, **sampling)
+                return self._parse_text(raw.text)
+            assert prompt.messages is not None
+            messages: Any = [{"role": role, "content": content} for role, content in prompt.messages]
+            raw = self._client.chat.completions.with_raw_response.create(messages=messages, **sampling)
         except openai.APITimeoutError:
             raise _Retry(f"no response within {self.timeout:g}s") from None
         except openai.APIConnectionError as exc:
@@ -230,15 +243,27 @@ class OpenAICompatBackend:
             return _Retry(reason, retry_after_seconds(headers.get("retry-after")))
         return _Rejected(reason)
 
-    def _parse(self, body: str) -> Completion:
+    def _validated(self, body: str, schema: type[R]) -> R:
         try:
-            response = _ChatResponse.model_validate_json(body)
+            return schema.model_validate_json(body)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "body"
             raise _Retry(
                 self._scrub(f"malformed response ({where}: {err['msg']}): {excerpt(body)}")
             ) from None
+
+    def _parse_text(self, body: str) -> Completion:
+        response = self._validated(body, _TextResponse)
+        choice = response.choices[0]
+        return Completion(
+            text=choice.text or "",
+            finish_reason=finish_reason(choice.finish_reason),
+            n_tokens=response.usage.completion_tokens if response.usage else None,
+        )
+
+    def _parse(self, body: str) -> Completion:
+        response = self._validated(body, _ChatResponse)
         choice = response.choices[0]
         return Completion(
             text=choice.message.content or "",
