@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,77 @@ def _strict(text: str) -> str | None:
     from faithbench.tasks.extract import extract_strict
 
     return extract_strict(text)
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`vllm serve` on the embedded model, started by the test: the OpenAI-compatible server that
+    users point faithbench at to scale past one machine."""
+    import socket
+    import time
+    import urllib.request
+
+    from faithbench.harness.backends.smollm2 import smollm2_path
+    from faithbench.harness.backends.vllm import CPU_MEMORY_UTILIZATION
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).parent / "vllm"), "serve", str(smollm2_path()),
+        "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+        "--gpu-memory-utilization", str(CPU_MEMORY_UTILIZATION), "--enable-prefix-caching", "--seed", "0",
+    ]  # fmt: skip
+    log_path = tmp_path_factory.mktemp("vllm-serve") / "server.log"
+    log_file = log_path.open("w")  # a file, not a pipe: the server logs more than a pipe holds
+    server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"vllm serve exited {server.returncode}: {log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base_url}/models", timeout=5) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("vllm serve did not answer /v1/models within 600 s")
+            time.sleep(2)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log_file.close()
+
+
+def test_openai_backend_against_vllm_serve_matches_the_offline_engine(
+    vllm_server: str, fewshot_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """The same 6 items, 5-shot, through `openai:smollm2@<vllm serve>` (raw text to /v1/completions,
+    8 requests in flight) and through the offline engine (`vllm:smollm2`): one engine, greedy, so the
+    answers agree."""
+    offline_out, done = fewshot_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "served"
+    command = [
+        str(FAITHBENCH), "eval", "--model", f"openai:smollm2@{vllm_server}", "--task", "gsm8k-fewshot",
+        "--num-fewshot", "5", "--limit", "6", "--max-new-tokens", "128", "--out", str(out),
+        "--quiet", "--no-register",
+    ]  # fmt: skip
+    served = subprocess.run(command, capture_output=True, text=True, timeout=900, env=os.environ.copy())
+    assert served.returncode == 0, served.stderr[-3000:]
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "finished" and info["model_identity"] == f"openai:smollm2@{vllm_server}"
+    ours = {s["id"]: s for s in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
+    offline = {s["id"]: s for s in map(json.loads, (offline_out / "samples.jsonl").read_text().splitlines())}
+    assert sorted(ours) == sorted(offline)
+    same_text = sum(ours[i]["completion"] == offline[i]["completion"] for i in ours)
+    same_answer = sum(ours[i]["strict_answer"] == offline[i]["strict_answer"] for i in ours)
+    print(f"\nserved vs offline engine: same completion {same_text}/6, same strict answer {same_answer}/6")
+    assert same_answer >= 5, [(ours[i]["completion"], offline[i]["completion"]) for i in ours]
