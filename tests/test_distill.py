@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import datasets
 import pytest
@@ -52,3 +56,77 @@ def test_distill_offline(tmp_path: Path) -> None:
     # A distilled folder is SFT data.
     rows, provenance = sft_rows(DataSettings(source="distilled", path=str(keep_all)))
     assert provenance.n_examples == 3 and rows[0]["completion"][0]["content"] == traces[0]["completion"]
+
+
+class _Judge(BaseHTTPRequestHandler):
+    """A local chat API judging by question: 'low' verdicts for one, unreadable replies for another."""
+
+    low: str = ""
+    unreadable: str = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        user = body["messages"][1]["content"]
+        validity = 2 if self.low[:40] in user else 4
+        content = (
+            "I cannot grade this."
+            if self.unreadable[:40] in user
+            else (
+                f'{{"validity": {validity}, "coherence": 4, "alignment": 4, "first_error_step": null, '
+                '"explanation": "ok"}'
+            )
+        )
+        raw = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw.encode())
+
+
+def test_distill_with_a_judge_filters_on_its_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The teacher is a predictions file (the first 4 GSM8K train references), the judge a real local
+    HTTP server speaking the chat API; the filter requires the rule metrics and judge_validity 0.75."""
+    rows = [json.loads(line) for line in (data_dir / "train.jsonl").read_text().splitlines()[:4]]
+    teacher = tmp_path / "teacher.jsonl"
+    teacher.write_text(
+        "".join(
+            json.dumps({"id": f"train-{i}", "completion": re.sub(r"<<[^>]*>>", "", row["answer"])}) + "\n"
+            for i, row in enumerate(rows)
+        )
+    )
+    handler = type("Judge", (_Judge,), {"low": rows[1]["question"], "unreadable": rows[2]["question"]})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FAITHBENCH_RESPONSES_DB", str(tmp_path / "responses.sqlite"))
+    rules = tmp_path / "judged.yaml"
+    faithful = (CONFIGS / "distill" / "faithful.yaml").read_text()
+    rules.write_text(faithful.replace("require:\n", "require:\n  judge_validity: 0.75\n", 1))
+    out = tmp_path / "judged"
+    judge = f"openai:judge@http://127.0.0.1:{server.server_address[1]}/v1"
+    args = ["distill", "--teacher", f"predictions:{teacher}", "--limit", "4", "--out", str(out)]
+    try:
+        assert (
+            main([*args, "--filter", str(rules), "--judge", judge, "--data-dir", str(data_dir), "--quiet"])
+            == 0
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    report = report_of(out)
+    assert report.n_traces == 4 and report.n_kept + sum(report.dropped.values()) == 4
+    assert report.dropped_ids["judge_validity < 0.75"] == ["train-1"]
+    assert report.dropped_ids["judge_validity unscored"] == ["train-2"]
+    assert report.n_kept == 2 and report.failing["judge_validity"] == 2
+    kept = [json.loads(line) for line in (out / "kept.jsonl").read_text().splitlines()]
+    assert [row["scores"]["judge_validity"] for row in kept] == [0.75, 0.75]
+
+    no_judge = ["distill", "--teacher", f"predictions:{teacher}", "--out", str(tmp_path / "x"), "--quiet"]
+    assert main([*no_judge, "--filter", str(rules), "--data-dir", str(data_dir)]) != 0
+    assert "['judge_validity'] need a judge (--judge SPEC)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # refused before the teacher was asked

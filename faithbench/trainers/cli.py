@@ -10,6 +10,7 @@ from pathlib import Path
 
 def add_train_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `distill` and `train sft|grpo` to the `faithbench` command's subparsers."""
+    from faithbench.judges.cli import add_judge_options
     from faithbench.trainers.distill import DEFAULT_TEACHER
 
     dst = subparsers.add_parser(
@@ -40,6 +41,7 @@ def add_train_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     dst.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     dst.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_judge_options(dst)
     dst.set_defaults(func=_distill)
 
     train = subparsers.add_parser(
@@ -68,6 +70,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _distill(args: argparse.Namespace) -> int:
     from faithbench.errors import FaithbenchError
+    from faithbench.judges.cli import judge_config
     from faithbench.trainers.distill import DistillConfig, distill
 
     if args.limit is not None and args.limit < 1:
@@ -77,6 +80,7 @@ def _distill(args: argparse.Namespace) -> int:
             out=args.out, teacher=args.teacher, split=args.split, limit=args.limit, filter=args.filter,
             max_new_tokens=args.max_new_tokens, temperature=args.temperature, batch_size=args.batch_size,
             data_dir=args.data_dir, use_cache=not args.no_cache, progress=not args.quiet,
+            judge=judge_config(args),
         )
     )  # fmt: skip
     print(f"{report.teacher}: {report.n_traces} traces, {report.n_kept} kept")

@@ -8,6 +8,9 @@ same prompts, response cache and resumable run directory as `faithbench eval`), 
     DIR/dataset/           the same rows as a HF `datasets` dataset (save_to_disk)
     DIR/filter_report.json FilterReport: kept, dropped by reason (each dropped trace under one reason)
 
+With `--judge SPEC` every trace is also graded by the rubric judge (docs/judges.md), the same code
+as `eval --judge`, and a filter may require `judge_validity`, `judge_coherence`, `judge_alignment`.
+
 A trace keeps its reasoning (the API's reasoning channel or `<think>` blocks, as `<think>...</think>`)
 and the visible answer, so a student is trained to reason before it answers.
 """
@@ -27,6 +30,7 @@ from faithbench.harness.runner import EvalConfig, package_version, run_eval
 from faithbench.harness.schema import SampleRecord
 from faithbench.harness.scoring import DEFAULT_METRICS, completion_of
 from faithbench.harness.store import write_atomic
+from faithbench.judges.judge import JUDGE_METRICS, JudgeConfig
 from faithbench.metrics import METRICS
 from faithbench.tasks.parse import parse_completion
 from faithbench.trainers.data import DISTILLED_DATASET, DISTILLED_JSONL, split_task
@@ -97,13 +101,18 @@ class DistillConfig:
     data_dir: str | None = None
     use_cache: bool = True
     progress: bool = True
+    judge: JudgeConfig | None = None  # an LLM judge grading every trace: judge_* scores to filter on
 
 
 def distill(config: DistillConfig) -> FilterReport:
     rules = load_recipe(config.filter, FilterConfig) if config.filter else FilterConfig()
-    unknown = [name for name in rules.require if name not in METRICS]
+    where = f"{config.filter or 'filter'}: field 'require'"
+    unknown = [name for name in rules.require if name not in METRICS and name not in JUDGE_METRICS]
     if unknown:
-        raise FaithbenchError(f"{config.filter or 'filter'}: field 'require': unknown metric(s) {unknown}")
+        raise FaithbenchError(f"{where}: unknown metric(s) {unknown}")
+    unjudged = [name for name in rules.require if name in JUDGE_METRICS and config.judge is None]
+    if unjudged:
+        raise FaithbenchError(f"{where}: {unjudged} need a judge (--judge SPEC)")
     task = split_task(config.split)
     run = run_eval(
         EvalConfig(
@@ -114,11 +123,12 @@ def distill(config: DistillConfig) -> FilterReport:
             max_new_tokens=config.max_new_tokens,
             temperature=config.temperature,
             batch_size=config.batch_size,
-            metrics=list(dict.fromkeys([*DEFAULT_METRICS, *rules.require])),
+            metrics=list(dict.fromkeys([*DEFAULT_METRICS, *(m for m in rules.require if m in METRICS)])),
             data_dir=config.data_dir,
             use_cache=config.use_cache,
             progress=config.progress,
             register=False,
+            judge=config.judge,
         )
     )
     info = run.read_info()
