@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default="smollm2",
         help="model spec: smollm2 | hf:PATH | predictions:FILE.jsonl, each optionally "
-        "+lora:ADAPTER_DIR; vllm:PATH | vllm:smollm2 (needs vLLM); or a chat API: openai:MODEL@BASE_URL (key from $OPENAI_API_KEY) | "
-        "deepseek:MODEL (key from $DEEPSEEK_API_KEY); see docs/backends.md "
-        "(default: smollm2, the embedded SmolLM2-135M-Instruct)",
+        "+lora:ADAPTER_DIR; vllm:PATH | vllm:smollm2 (needs vLLM); or a chat API: "
+        "openai:MODEL@BASE_URL (key from $OPENAI_API_KEY) | deepseek:MODEL (key from "
+        "$DEEPSEEK_API_KEY); see docs/backends.md (default: smollm2, the embedded SmolLM2-135M-Instruct)",
     )
     ev.add_argument("--task", default="gsm8k", help="task name (see `faithbench tasks list`; default gsm8k)")
     ev.add_argument(

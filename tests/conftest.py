@@ -46,3 +46,59 @@ def results_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'faithbench.db'}"
     monkeypatch.setenv("FAITHBENCH_DB", url)
     return url
+
+
+class ChatJudge:
+    """A real local HTTP server speaking the OpenAI chat API as a rubric judge would: validity 4 for
+    every solution, 2 for questions in `low`, an unreadable reply for questions in `unreadable`."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.low: set[str] = set()
+        self.unreadable: set[str] = set()
+        self.requests = 0
+        judge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                judge.requests += 1
+                content = judge.reply(body["messages"][1]["content"])
+                message = {"role": "assistant", "content": content}
+                raw = json.dumps({"choices": [{"index": 0, "message": message}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.spec = f"openai:judge@http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def reply(self, user: str) -> str:
+        """The verdict for the judge prompt `user` (its data block holds the question JSON-escaped)."""
+        if any(json.dumps(q)[1:-1][:60] in user for q in self.unreadable):
+            return "I cannot grade this."
+        validity = 2 if any(json.dumps(q)[1:-1][:60] in user for q in self.low) else 4
+        return (
+            f'{{"validity": {validity}, "coherence": 4, "alignment": 4, "first_error_step": null, '
+            '"explanation": "ok"}'
+        )
+
+
+@pytest.fixture
+def chat_judge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatJudge]:
+    import threading
+
+    monkeypatch.setenv("FAITHBENCH_RESPONSES_DB", str(tmp_path / "judge-responses.sqlite"))
+    judge = ChatJudge()
+    threading.Thread(target=judge.server.serve_forever, daemon=True).start()
+    try:
+        yield judge
+    finally:
+        judge.server.shutdown()
+        judge.server.server_close()

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import datasets
 import pytest
+from conftest import ChatJudge
 
 from faithbench.cli import main
 from faithbench.harness.store import RunDir
@@ -58,37 +56,8 @@ def test_distill_offline(tmp_path: Path) -> None:
     assert provenance.n_examples == 3 and rows[0]["completion"][0]["content"] == traces[0]["completion"]
 
 
-class _Judge(BaseHTTPRequestHandler):
-    """A local chat API judging by question: 'low' verdicts for one, unreadable replies for another."""
-
-    low: str = ""
-    unreadable: str = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        user = body["messages"][1]["content"]
-        validity = 2 if self.low[:40] in user else 4
-        content = (
-            "I cannot grade this."
-            if self.unreadable[:40] in user
-            else (
-                f'{{"validity": {validity}, "coherence": 4, "alignment": 4, "first_error_step": null, '
-                '"explanation": "ok"}'
-            )
-        )
-        raw = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw.encode())
-
-
 def test_distill_with_a_judge_filters_on_its_verdicts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], chat_judge: ChatJudge
 ) -> None:
     """The teacher is a predictions file (the first 4 GSM8K train references), the judge a real local
     HTTP server speaking the chat API; the filter requires the rule metrics and judge_validity 0.75."""
@@ -100,24 +69,16 @@ def test_distill_with_a_judge_filters_on_its_verdicts(
             for i, row in enumerate(rows)
         )
     )
-    handler = type("Judge", (_Judge,), {"low": rows[1]["question"], "unreadable": rows[2]["question"]})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("FAITHBENCH_RESPONSES_DB", str(tmp_path / "responses.sqlite"))
+    chat_judge.low.add(rows[1]["question"])
+    chat_judge.unreadable.add(rows[2]["question"])
     rules = tmp_path / "judged.yaml"
     faithful = (CONFIGS / "distill" / "faithful.yaml").read_text()
     rules.write_text(faithful.replace("require:\n", "require:\n  judge_validity: 0.75\n", 1))
     out = tmp_path / "judged"
-    judge = f"openai:judge@http://127.0.0.1:{server.server_address[1]}/v1"
+    judge = chat_judge.spec
     args = ["distill", "--teacher", f"predictions:{teacher}", "--limit", "4", "--out", str(out)]
-    try:
-        assert (
-            main([*args, "--filter", str(rules), "--judge", judge, "--data-dir", str(data_dir), "--quiet"])
-            == 0
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    extra = ["--filter", str(rules), "--judge", judge, "--data-dir", str(data_dir), "--quiet"]
+    assert main([*args, *extra]) == 0
     report = report_of(out)
     assert report.n_traces == 4 and report.n_kept + sum(report.dropped.values()) == 4
     assert report.dropped_ids["judge_validity < 0.75"] == ["train-1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 import pytest
+from conftest import ChatJudge
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion
@@ -96,3 +97,28 @@ def test_truncated_completions() -> None:
 def test_unknown_metric_is_a_clear_error() -> None:
     with pytest.raises(FaithbenchError, match="step_arithmetic"):
         metric_rewards({"step_arithmetc": 1.0})
+
+
+def test_judge_ratings_are_rewards_sharing_one_verdict(chat_judge: ChatJudge) -> None:
+    """Against a real local chat-API judge: the rewards are the judge metric's scaled ratings, the
+    three share one verdict per completion, an unreadable verdict is 0 and logged, and a reward that
+    names a judge rating without a judge is refused."""
+    from faithbench.judges.judge import JudgeConfig, load_judge
+
+    rewards, weights = metric_rewards(
+        {"accuracy": 1.0, "judge_validity": 0.5, "judge_coherence": 0.25},
+        judge=load_judge(JudgeConfig(spec=chat_judge.spec)),
+    )
+    assert [r.__name__ for r in rewards] == ["accuracy", "judge_validity", "judge_coherence"]
+    assert weights == [1.0, 0.5, 0.25]
+    chat_judge.low.add(QUESTION)
+    logged: dict[str, float] = {}
+    validity = call(rewards[1], [GOOD, WRONG_STEP], log=logged.__setitem__)
+    coherence = call(rewards[2], [GOOD, WRONG_STEP])
+    assert validity == [0.25, 0.25] and coherence == [0.75, 0.75]  # (2 - 1) / 4 and (4 - 1) / 4
+    assert chat_judge.requests == 2 and logged["unscored/judge_validity"] == 0.0
+    chat_judge.unreadable.add(QUESTION)
+    assert call(rewards[1], ["Tom has 12 apples.\n#### 12"], log=logged.__setitem__) == [0.0]
+    assert logged["unscored/judge_validity"] == 1.0
+    with pytest.raises(FaithbenchError, match=r"\['judge_validity'\] need a judge"):
+        metric_rewards({"judge_validity": 1.0})

@@ -9,6 +9,7 @@ only after the CUDA check here.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.runner import utc_now
+from faithbench.judges.judge import JudgeConfig, open_judge
 from faithbench.trainers.common import (
     RunCard,
     default_out,
@@ -31,7 +33,7 @@ from faithbench.trainers.common import (
     use_bf16,
 )
 from faithbench.trainers.data import grpo_rows
-from faithbench.trainers.recipe import GRPORecipe, LoraSettings, load_recipe
+from faithbench.trainers.recipe import GRPORecipe, JudgeSettings, LoraSettings, load_recipe
 from faithbench.trainers.rewards import metric_rewards
 
 # What `target_modules: all-linear` means for Unsloth, which wants the names (Llama-family models).
@@ -56,48 +58,51 @@ def run_grpo(recipe: GRPORecipe, recipe_path: Path, out: Path, *, unsloth: bool 
     base = model_path(recipe.model)
     bf16 = use_bf16(recipe.training)
     rows, provenance = grpo_rows(recipe.data)
-    rewards, weights = metric_rewards(
-        recipe.rewards,
-        max_completion_length=recipe.max_completion_length,
-        truncated_reward=recipe.truncated_reward,
-    )
-    model: Any = str(base)
-    tokenizer: Any = None
-    peft: Any = lora_config(recipe.lora)
-    if unsloth:
-        model, tokenizer = _unsloth_model(base, recipe, bf16)
-        peft = None  # the adapter is already on the model
-
-    import datasets
-    from trl import GRPOConfig, GRPOTrainer
-
-    args = trainer_args(out, recipe.training, bf16)
-    if unsloth:
-        del args["model_init_kwargs"]  # the model is built already
-    started, started_at = time.perf_counter(), utc_now()
-    trainer = GRPOTrainer(
-        model=model,
-        processing_class=tokenizer,
-        reward_funcs=list[Any](rewards),
-        args=GRPOConfig(
-            **args,
-            num_generations=recipe.num_generations,
+    with contextlib.ExitStack() as stack:  # a judge (reward) keeps its response cache open while training
+        judge = stack.enter_context(open_judge(_judge_config(recipe.judge))) if recipe.judge else None
+        rewards, weights = metric_rewards(
+            recipe.rewards,
             max_completion_length=recipe.max_completion_length,
-            temperature=recipe.temperature,
-            beta=recipe.beta,
-            reward_weights=weights,
-            mask_truncated_completions=recipe.mask_truncated_completions,
-            use_vllm=recipe.use_vllm,
-            vllm_mode="colocate",
-        ),
-        train_dataset=datasets.Dataset.from_list(rows),
-        peft_config=peft,
-    )
-    trainer.train(resume_from_checkpoint=last_checkpoint(out))
-    return finish_training(
-        trainer, kind="grpo", out=out, recipe_path=recipe_path, spec=recipe.model, base=base,
-        data=provenance, bf16=bf16, backend=recipe.backend, started=started, started_at=started_at,
-    )  # fmt: skip
+            truncated_reward=recipe.truncated_reward,
+            judge=judge,
+        )
+        model: Any = str(base)
+        tokenizer: Any = None
+        peft: Any = lora_config(recipe.lora)
+        if unsloth:
+            model, tokenizer = _unsloth_model(base, recipe, bf16)
+            peft = None  # the adapter is already on the model
+
+        import datasets
+        from trl import GRPOConfig, GRPOTrainer
+
+        args = trainer_args(out, recipe.training, bf16)
+        if unsloth:
+            del args["model_init_kwargs"]  # the model is built already
+        started, started_at = time.perf_counter(), utc_now()
+        trainer = GRPOTrainer(
+            model=model,
+            processing_class=tokenizer,
+            reward_funcs=list[Any](rewards),
+            args=GRPOConfig(
+                **args,
+                num_generations=recipe.num_generations,
+                max_completion_length=recipe.max_completion_length,
+                temperature=recipe.temperature,
+                beta=recipe.beta,
+                reward_weights=weights,
+                mask_truncated_completions=recipe.mask_truncated_completions,
+                use_vllm=recipe.use_vllm,
+                vllm_mode="colocate",
+            ),
+            train_dataset=datasets.Dataset.from_list(rows),
+            peft_config=peft,
+        )
+        trainer.train(resume_from_checkpoint=last_checkpoint(out))
+        return finish_training(
+            trainer, kind="grpo", out=out, recipe_path=recipe_path, spec=recipe.model, base=base,
+            data=provenance, bf16=bf16, backend=recipe.backend, started=started, started_at=started_at,
+        )  # fmt: skip
 
 
 def _check_accelerators(recipe: GRPORecipe) -> None:
@@ -157,3 +162,13 @@ def _unsloth_model(base: Path, recipe: GRPORecipe, bf16: bool) -> tuple[Any, Any
         random_state=recipe.training.seed,
     )
     return model, tokenizer
+
+
+def _judge_config(settings: JudgeSettings) -> JudgeConfig:
+    return JudgeConfig(
+        spec=settings.spec,
+        gold=settings.gold,
+        temperature=settings.temperature,
+        max_new_tokens=settings.max_new_tokens,
+        batch_size=settings.batch_size,
+    )

@@ -90,6 +90,16 @@ class SFTRecipe(Strict):
     max_length: int = Field(512, ge=16, description="prompt + completion tokens; longer examples are cut.")
 
 
+class JudgeSettings(Strict):
+    """The rubric judge whose ratings may be rewards (`judge_validity`, ...); see docs/judges.md."""
+
+    spec: str = Field(description="the judge's model spec, e.g. deepseek:deepseek-chat or smollm2.")
+    gold: bool = Field(True, description="show the judge the gold answer.")
+    temperature: float = Field(0.0, ge=0)
+    max_new_tokens: int = Field(256, ge=1, description="upper bound on a verdict's tokens.")
+    batch_size: int = Field(8, ge=1, description="verdicts asked for at a time.")
+
+
 class GRPORecipe(Strict):
     description: str = ""
     model: str = Field("smollm2", description="base model spec: smollm2 or hf:<path>.")
@@ -120,6 +130,9 @@ class GRPORecipe(Strict):
     mask_truncated_completions: bool = Field(
         False, description="leave truncated completions out of the loss."
     )
+    judge: JudgeSettings | None = Field(
+        None, description="an LLM judge; needed when `rewards` names judge_validity/coherence/alignment."
+    )
 
     @model_validator(mode="after")
     def _rewards(self) -> GRPORecipe:
@@ -129,6 +142,9 @@ class GRPORecipe(Strict):
             raise ValueError("reward weights must be >= 0")
         if not any(w > 0 for w in self.rewards.values()):
             raise ValueError("at least one reward needs a weight > 0, or nothing is learned")
+        judged = [name for name in self.rewards if name.startswith("judge_")]
+        if judged and self.judge is None:
+            raise ValueError(f"rewards {judged} need a `judge:` (spec of the judge model)")
         return self
 
 

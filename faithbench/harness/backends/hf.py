@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion, GenerationConfig, Request
-from faithbench.harness.backends.hf_decode import Decoder, Sampling, shared_prefix_length
 from faithbench.tasks.base import Prompt
 
 if TYPE_CHECKING:
@@ -127,6 +126,8 @@ class HFBackend:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(self.adapter_dir))
+        from faithbench.harness.backends.hf_decode import Decoder
+
         self.model = model.to(self.device).eval()
         self.decoder = Decoder(self.model, self.pad_token_id, self.eos_token_ids, self.device)
         self._identity = self._make_identity()
@@ -145,6 +146,8 @@ class HFBackend:
         """Completions in request order (decoding: `hf_decode`). Greedy output does not depend on
         batching; sampled output is reproducible for the same requests, batch size and seed."""
         import torch
+
+        from faithbench.harness.backends.hf_decode import Sampling, shared_prefix_length
 
         if not requests:
             return []
