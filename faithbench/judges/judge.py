@@ -65,8 +65,7 @@ class JudgeOutcome(BaseModel):
     reasoning: str | None = None  # the judge's own reasoning (`<think>` or a reasoning channel)
     attempts: int  # replies asked for: 0 (nothing to judge), 1, or 2 after an unreadable one
     unreadable: bool = False  # the reply was no valid verdict (`reason` says why)
-    withheld: tuple[int, ...] = ()  # steps (from 1) the judge was not shown: they addressed it
-    screen_patterns: tuple[str, ...] = ()  # which screening patterns fired (judges/screen.py)
+    screening: Screening | None = None  # what the judge was shown (None: nothing was asked)
 
 
 def accepts_prefill(backend: Backend) -> bool:
@@ -117,15 +116,15 @@ class RubricJudge:
         asked: list[tuple[int, Prompt]] = []
         for index, (item, parsed) in enumerate(cases):
             if not parsed.steps:
-                outcomes[index] = _failed("the rationale has no steps to judge", "", 0)
+                outcomes[index] = _failed("the rationale has no steps to judge", 0)
             elif len(parsed.rationale) > MAX_RATIONALE_CHARS:
                 reason = f"rationale has {len(parsed.rationale):,} characters, over the limit"
-                outcomes[index] = _failed(reason, "", 0)
+                outcomes[index] = _failed(reason, 0)
             else:
                 screening = screenings[index] = screen(parsed.rationale, parsed.steps)
                 if len(screening.withheld) == len(screening.steps):
                     reason = "every step addressed the grader, so none was shown to the judge"
-                    outcomes[index] = _failed(reason, "", 0, screening)
+                    outcomes[index] = _failed(reason, 0, screening)
                 else:
                     asked.append((index, self.prompt(item, screening)))
         retries: list[tuple[int, Prompt]] = []
@@ -177,43 +176,29 @@ class RubricJudge:
     ) -> JudgeOutcome:
         assert screening is not None  # every asked case was screened
         if completion.error is not None:
-            return _failed(f"judge call failed: {completion.error}", "", attempt, screening)
+            return _failed(f"judge call failed: {completion.error}", attempt, screening)
         think, _ = split_reasoning(completion.text)
         reasoning = "\n".join(r for r in (completion.reasoning, think) if r) or None
         reply = (prompt.prefill or "") + completion.text
+        verdict: Verdict | None = None
+        reason: str | None = None
         try:
             verdict = parse_verdict(reply, len(screening.steps))
         except VerdictError as exc:
-            return JudgeOutcome(
-                verdict=None,
-                reason=str(exc),
-                reply=reply,
-                reasoning=reasoning,
-                attempts=attempt,
-                unreadable=True,
-                withheld=screening.withheld,
-                screen_patterns=screening.patterns,
-            )
+            reason = str(exc)
         return JudgeOutcome(
             verdict=verdict,
+            reason=reason,
             reply=reply,
             reasoning=reasoning,
             attempts=attempt,
-            withheld=screening.withheld,
-            screen_patterns=screening.patterns,
+            unreadable=verdict is None,
+            screening=screening,
         )
 
 
-def _failed(reason: str, reply: str, attempts: int, screening: Screening | None = None) -> JudgeOutcome:
-    withheld, patterns = (screening.withheld, screening.patterns) if screening else ((), ())
-    return JudgeOutcome(
-        verdict=None,
-        reason=reason,
-        reply=reply,
-        attempts=attempts,
-        withheld=withheld,
-        screen_patterns=patterns,
-    )
+def _failed(reason: str, attempts: int, screening: Screening | None = None) -> JudgeOutcome:
+    return JudgeOutcome(verdict=None, reason=reason, reply="", attempts=attempts, screening=screening)
 
 
 def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
@@ -227,9 +212,9 @@ def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
         if outcome.reason is not None:
             reasons[name] = outcome.reason
     facts: dict[str, Any] = {"attempts": outcome.attempts, "reasoning": outcome.reasoning}
-    if outcome.withheld:
-        facts["withheld_steps"] = list(outcome.withheld)
-        facts["screen_patterns"] = list(outcome.screen_patterns)
+    if outcome.screening is not None and outcome.screening.withheld:
+        facts["withheld_steps"] = list(outcome.screening.withheld)
+        facts["screen_patterns"] = list(outcome.screening.patterns)
     if verdict is not None:
         facts.update(verdict.model_dump())
     else:
