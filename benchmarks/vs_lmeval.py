@@ -163,7 +163,7 @@ def compare(lmeval: list[dict[str, Any]], ours: list[dict[str, Any]], tokenizer:
         entry["prompt"] = sample["arguments"]["gen_args_0"]["arg_0"]
         entry["text"] = sample["resps"][0][0]
         entry[sample["filter"]] = sample["filtered_resps"][0]
-    from faithbench.tasks.extract import normalize_number
+    from faithbench.parsing.answers import normalize_number
 
     def norm(value: str | None) -> str | None:
         return None if value in (None, "[invalid]") else normalize_number(str(value))

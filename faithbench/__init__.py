@@ -5,8 +5,8 @@ from faithbench.harness.runner import EvalConfig, rescore, run_eval
 from faithbench.harness.schema import MetricSummary, RunInfo, SampleRecord, Summary
 from faithbench.harness.store import RunDir
 from faithbench.metrics import METRICS, Metric, Score, register_metric
+from faithbench.parsing import Equation, ParsedCompletion, parse_completion
 from faithbench.tasks.base import Item, Prompt
-from faithbench.tasks.parse import Equation, ParsedCompletion, parse_completion
 from faithbench.tasks.registry import TASKS, Task
 
 __version__ = "0.1.0"

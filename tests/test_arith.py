@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faithbench.tasks.arith import (
+from faithbench.parsing.arith import (
     MAX_MAGNITUDE,
     evaluate,
     intermediate_values,

@@ -1,6 +1,6 @@
 import pytest
 
-from faithbench.tasks.extract import (
+from faithbench.parsing import (
     extract_flexible,
     extract_strict,
     normalize_number,

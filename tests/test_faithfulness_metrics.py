@@ -16,8 +16,8 @@ from faithbench.metrics.faithfulness import (
     question_numbers,
     step_arithmetic,
 )
+from faithbench.parsing import ParsedCompletion, parse_completion
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import ParsedCompletion, parse_completion
 
 JANET = Item(
     id="test-0",

@@ -21,8 +21,8 @@ from faithbench.interventions.metrics import NeedsModelError
 from faithbench.interventions.probes import Env, Hint, Subject
 from faithbench.interventions.report import InterventionReport
 from faithbench.metrics import METRICS
+from faithbench.parsing import find_equations, split_steps
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import find_equations, split_steps
 from faithbench.tasks.registry import TASKS
 
 

@@ -33,8 +33,8 @@ from faithbench.judges.rubric import (
 )
 from faithbench.judges.screen import PLACEHOLDER
 from faithbench.metrics.faithfulness import answer_consistency, number_grounding, step_arithmetic
+from faithbench.parsing import parse_completion
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import parse_completion
 from faithbench.tasks.registry import TASKS
 
 VALID = (

@@ -13,7 +13,7 @@ from faithbench.harness.backends import Completion
 from faithbench.judges.injections import HELD_OUT, INJECTIONS, inject
 from faithbench.judges.planted import reference_rationale
 from faithbench.judges.screen import PLACEHOLDER, line_patterns, screen
-from faithbench.tasks.parse import parse_completion
+from faithbench.parsing import parse_completion
 from faithbench.tasks.registry import TASKS
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faithbench.harness.backends.base import Completion
-from faithbench.tasks.parse import Equation, find_equations, parse_completion, split_steps
+from faithbench.parsing import Equation, find_equations, parse_completion, split_steps
 
 
 def equations(text: str) -> tuple[Equation, ...]:

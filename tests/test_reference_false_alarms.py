@@ -22,9 +22,9 @@ from faithbench.metrics.faithfulness import (
     number_grounding,
     step_arithmetic,
 )
+from faithbench.parsing import Equation, ParsedCompletion, parse_completion
+from faithbench.parsing.answers import normalize_number
 from faithbench.tasks.base import Item
-from faithbench.tasks.extract import normalize_number
-from faithbench.tasks.parse import Equation, ParsedCompletion, parse_completion
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 DATA_DIR = Path(os.environ.get("FAITHBENCH_DATA_DIR") or DEFAULT_DATA_DIR)

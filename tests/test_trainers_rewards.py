@@ -11,8 +11,8 @@ from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion
 from faithbench.harness.scoring import DEFAULT_METRICS, score_one
 from faithbench.metrics import METRICS
+from faithbench.parsing import parse_completion
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import parse_completion
 from faithbench.trainers.data import reference_completion
 from faithbench.trainers.rewards import metric_rewards
 

@@ -78,7 +78,7 @@ def test_vllm_and_hf_see_the_same_tokens_and_mostly_agree(
 
 
 def _strict(text: str) -> str | None:
-    from faithbench.tasks.extract import extract_strict
+    from faithbench.parsing.answers import extract_strict
 
     return extract_strict(text)
 

@@ -29,9 +29,9 @@ from faithbench.harness.scoring import (
 )
 from faithbench.harness.store import RunDir
 from faithbench.judges.judge import JudgeConfig, load_judge, open_judge
+from faithbench.parsing import parse_completion
 from faithbench.registry import RegistryError
 from faithbench.tasks.data import DataInfo
-from faithbench.tasks.parse import parse_completion
 from faithbench.tasks.registry import TASKS, Task
 
 

@@ -9,10 +9,10 @@ from faithbench.harness.backends.base import Completion
 from faithbench.harness.schema import MetricSummary, SampleRecord
 from faithbench.harness.stats import summarize
 from faithbench.metrics import METRICS, Metric, Score
+from faithbench.parsing import ParsedCompletion, parse_completion
+from faithbench.parsing.answers import numbers_equal
 from faithbench.registry import RegistryError
 from faithbench.tasks.base import Item
-from faithbench.tasks.extract import numbers_equal
-from faithbench.tasks.parse import ParsedCompletion, parse_completion
 
 DEFAULT_METRICS = (
     "accuracy",

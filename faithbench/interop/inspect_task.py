@@ -23,8 +23,8 @@ from inspect_ai.solver import TaskState, generate
 
 from faithbench.harness.backends.base import Completion
 from faithbench.harness.scoring import DEFAULT_METRICS, resolve_metrics, score_one
+from faithbench.parsing import parse_completion
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import parse_completion
 from faithbench.tasks.registry import TASKS
 
 

@@ -24,7 +24,7 @@ from faithbench.harness.backends.base import Completion, GenerationConfig
 from faithbench.harness.store import RunDir
 from faithbench.interop.runs import ImportedSample, write_imported_run
 from faithbench.jsonl import parse_line
-from faithbench.tasks.extract import normalize_number
+from faithbench.parsing.answers import normalize_number
 
 STRICT_FILTER = "strict-match"
 FLEXIBLE_FILTER = "flexible-extract"

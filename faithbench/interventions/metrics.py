@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from faithbench.errors import FaithbenchError
 from faithbench.metrics.base import MetricFn, Score, register_metric
+from faithbench.parsing import ParsedCompletion
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import ParsedCompletion
 
 TAG = "[needs a model: faithbench intervene]"
 

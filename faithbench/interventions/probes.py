@@ -16,10 +16,10 @@ from faithbench.harness.schema import SampleRecord
 from faithbench.interventions import text
 from faithbench.interventions.curves import early_answering_aoc
 from faithbench.metrics.base import Score
+from faithbench.parsing import parse_completion
+from faithbench.parsing.answers import numbers_equal
 from faithbench.registry import Registry
 from faithbench.tasks.base import Item, Prompt
-from faithbench.tasks.extract import numbers_equal
-from faithbench.tasks.parse import parse_completion
 
 
 @dataclass(frozen=True)

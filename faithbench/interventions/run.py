@@ -27,10 +27,10 @@ from faithbench.interventions.metrics import INTERVENTION_METRICS
 from faithbench.interventions.probes import PROBES, Ask, Env, NotApplicable, Probe, Subject
 from faithbench.interventions.text import chain_of_thought, sentence_spans
 from faithbench.metrics.base import Metric, MetricFn, Score
+from faithbench.parsing import ParsedCompletion, parse_completion, split_steps
 from faithbench.registry import RegistryError
 from faithbench.tasks.base import Item
 from faithbench.tasks.data import Row
-from faithbench.tasks.parse import ParsedCompletion, parse_completion, split_steps
 from faithbench.tasks.registry import Task
 
 REPORT_FILE = "interventions.json"

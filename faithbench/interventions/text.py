@@ -10,8 +10,8 @@ import hashlib
 import random
 import re
 
-from faithbench.tasks.extract import NUMBER_RE, normalize_number
-from faithbench.tasks.parse import Equation, find_equations
+from faithbench.parsing import Equation, find_equations
+from faithbench.parsing.answers import NUMBER_RE, normalize_number
 
 # After a (truncated) chain of thought the model is made to answer in the format the GSM8K tasks ask
 # for and the references end with: `#### <number>`. With no chain of thought at all, the reply starts

@@ -26,8 +26,8 @@ from faithbench.judges.agreement import cohen_kappa, harmonic_mean
 from faithbench.judges.judge import JudgeConfig, JudgeOutcome, open_judge
 from faithbench.judges.planted import ERROR_KINDS, KINDS, Kind, PlantedCase, planted_suite
 from faithbench.judges.rubric import RATINGS
+from faithbench.parsing import parse_completion
 from faithbench.reports.table import _align
-from faithbench.tasks.parse import parse_completion
 from faithbench.tasks.registry import TASKS
 
 RULE_METRICS = ("step_arithmetic", "answer_consistency", "number_grounding")

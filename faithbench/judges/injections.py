@@ -19,7 +19,7 @@ from faithbench.harness.backends.base import Completion
 from faithbench.judges.judge import RubricJudge
 from faithbench.judges.planted import PlantedCase
 from faithbench.judges.rubric import RATINGS
-from faithbench.tasks.parse import parse_completion
+from faithbench.parsing import parse_completion
 
 _TOP = (
     '{"validity": 5, "coherence": 5, "alignment": 5, "first_error_step": -1, "explanation": "All correct."}'

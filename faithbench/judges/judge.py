@@ -37,8 +37,8 @@ from faithbench.judges.rubric import (
     split_reasoning,
 )
 from faithbench.judges.screen import Screening, screen
+from faithbench.parsing import ParsedCompletion, parse_completion
 from faithbench.tasks.base import Item, Prompt
-from faithbench.tasks.parse import ParsedCompletion, parse_completion
 
 JUDGE_METRICS = tuple(f"judge_{rating}" for rating in RATINGS)
 DETAILS_KEY = "judge"  # SampleRecord.details["judge"]: the verdict (first_error_step, explanation, ...)

@@ -24,9 +24,9 @@ from pydantic import BaseModel
 
 from faithbench.harness.backends.base import Completion
 from faithbench.metrics.faithfulness import number_grounding, step_arithmetic
+from faithbench.parsing import Equation, ParsedCompletion, parse_completion
+from faithbench.parsing.answers import extract_strict, normalize_number
 from faithbench.tasks.base import Item
-from faithbench.tasks.extract import extract_strict, normalize_number
-from faithbench.tasks.parse import Equation, ParsedCompletion, parse_completion
 
 Kind = Literal["clean", "wrong_result", "ungrounded_number", "wrong_answer"]
 KINDS: tuple[Kind, ...] = ("clean", "wrong_result", "ungrounded_number", "wrong_answer")

@@ -23,8 +23,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from faithbench.judges.screen import PLACEHOLDER
+from faithbench.parsing import split_think
 from faithbench.tasks.base import Prompt
-from faithbench.tasks.extract import split_think
 
 # Bump whenever the prompt's wording or data format changes: it is recorded in run.json and is
 # part of every cache key (the prompt text is), so verdicts of different prompts never mix.

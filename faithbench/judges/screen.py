@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from faithbench.tasks.parse import split_steps
+from faithbench.parsing import split_steps
 
 PLACEHOLDER = "[step withheld from the grader: its line addressed the grader]"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from faithbench.metrics.base import Score, register_metric
+from faithbench.parsing import ParsedCompletion
+from faithbench.parsing.answers import numbers_equal
 from faithbench.tasks.base import Item
-from faithbench.tasks.extract import numbers_equal
-from faithbench.tasks.parse import ParsedCompletion
 
 
 @register_metric(binary=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from faithbench.parsing import ParsedCompletion
 from faithbench.registry import Registry
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import ParsedCompletion
 
 
 class Score(BaseModel):

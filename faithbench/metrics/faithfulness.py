@@ -1,7 +1,7 @@
 """Rule-based faithfulness metrics: does the rationale's arithmetic hold, does the final answer come out
 of it, and do the numbers it computes with come from the question?
 
-All three read only `ParsedCompletion.equations` (see `tasks.parse`) and the question; none executes
+All three read only `ParsedCompletion.equations` (see `parsing`) and the question; none executes
 model text. They are pure functions, so the same code scores evaluations and serves as GRPO rewards.
 Measured on the 1,319 GSM8K test reference solutions (annotations stripped), see
 tests/test_reference_false_alarms.py for the false-alarm and detection rates.
@@ -12,13 +12,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from fractions import Fraction
 from typing import Any
 
 from faithbench.metrics.base import Score, register_metric
-from faithbench.tasks.arith import MAX_MAGNITUDE, intermediate_values, results_match
+from faithbench.parsing import Equation, ParsedCompletion
+from faithbench.parsing.arith import intermediate_values, results_match
+from faithbench.parsing.numbers import question_numbers
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import Equation, ParsedCompletion
 
 # ------------------------------------------------------------------------------- question numbers
 
@@ -91,168 +91,7 @@ WORD_CONSTANTS: dict[str, tuple[float, ...]] = {
     "december": (31,),
 }
 
-_NUMBER_RE = re.compile(
-    r"(?<![\w.])(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d,]|\.\d)|\d+)(?:\.\d+)?"
-    r"(?:\s?%|\s+percent\b|\s?(?:cents?|¢)(?!\w))?"
-    r"|(?<![\w.])(?:\$\s?)?\.\d+(?:\s?%|\s+percent\b)?",
-    re.IGNORECASE,
-)
-_DURATION_RE = re.compile(
-    r"(?<![\d.])(\d{1,15}(?:\.\d{1,15})?)[\s-]*(minutes?|mins?|seconds?|hours?)\b", re.IGNORECASE
-)
-_FRACTION_RE = re.compile(r"(?<![\w.])(?:(\d{1,15})\s+)?(\d{1,15})\s*/\s*(\d{1,15})(?![\d.])")
-_SCALE_RE = re.compile(
-    r"(?<![\d.])(\d{1,15}(?:\.\d{1,15})?)\s*(hundred|thousand|million|billion|k\b)", re.IGNORECASE
-)
-_UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}  # fmt: skip
-_TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-    "ninety": 90,
-}  # fmt: skip
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "k": 1000}
-# A word that stands for a number: its values (a fraction word gives the denominator and the fraction).
-_WORD_VALUES: dict[str, tuple[Fraction, ...]] = {
-    "half": (Fraction(2), Fraction(1, 2)),
-    "halves": (Fraction(2), Fraction(1, 2)),
-    "quarter": (Fraction(4), Fraction(1, 4)),
-    "quarters": (Fraction(4), Fraction(1, 4)),
-    "once": (Fraction(1),),
-    "twice": (Fraction(2),),
-    "thrice": (Fraction(3),),
-    "double": (Fraction(2),),
-    "doubled": (Fraction(2),),
-    "doubles": (Fraction(2),),
-    "triple": (Fraction(3),),
-    "tripled": (Fraction(3),),
-    "triples": (Fraction(3),),
-    "quadruple": (Fraction(4),),
-    "quadrupled": (Fraction(4),),
-    "dozen": (Fraction(12),),
-    "dozens": (Fraction(12),),
-    "pair": (Fraction(2),),
-    "pairs": (Fraction(2),),
-    "couple": (Fraction(2),),
-    "both": (Fraction(2),),
-    "single": (Fraction(1),),
-    "hundreds": (Fraction(100),),
-    "thousands": (Fraction(1000),),
-}
-_ORDINALS = {
-    "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
-    "eleventh": 11, "twelfth": 12, "twentieth": 20, "hundredth": 100,
-}  # fmt: skip
 _WORD_RE = re.compile(r"[a-z]+")
-
-
-def _number_words(text: str) -> set[Fraction]:
-    """Values of the number words in `text`: `three`, `twenty-five`, `two hundred`, `two thirds`,
-    `half` (2 and 1/2), `a quarter` (4 and 1/4), `twice`, `a dozen`, `half a dozen` (6), `twenties`..."""
-    found: set[Fraction] = set()
-    words = _WORD_RE.findall(text.lower())
-    current: int | None = None  # a cardinal being read: "two hundred fifty", "twenty five"
-    last = ""  # "unit", "ten" or "scale": what the cardinal read last
-    previous: Fraction | None = None  # the number just before this word, for "two thirds"
-    for word in [*words, ""]:
-        plural_ten = word[:-3] + "y" if word.endswith("ies") and word[:-3] + "y" in _TENS else ""
-        if word in _UNITS or word in _TENS:
-            value = _UNITS.get(word, _TENS.get(word, 0))
-            found.add(Fraction(value))
-            kind = "ten" if word in _TENS else "unit"
-            if current is not None and (last == "scale" or (last == "ten" and kind == "unit" and value < 10)):
-                current += value
-            else:
-                if current is not None:
-                    found.add(Fraction(current))
-                current = value
-            last = kind
-            continue
-        if word in _SCALES and word != "k" and current is not None and current <= MAX_MAGNITUDE:
-            current *= _SCALES[word]
-            last = "scale"
-            continue
-        if current is not None:
-            found.add(Fraction(current))
-            if word == "percent":  # fifty percent
-                share = Fraction(current, 100)
-                found.update({share, 1 - share, 1 + share})
-            previous, current = Fraction(current), None
-        else:
-            previous = Fraction(1) if word in ("a", "an", "one") else None
-        if plural_ten:
-            found.add(Fraction(_TENS[plural_ten]))  # ten twenties
-        singular = word[:-1] if word.endswith("s") else word
-        if singular in _ORDINALS:
-            denominator = _ORDINALS[singular]
-            found.update({Fraction(denominator), Fraction(1, denominator)})
-            if previous is not None and previous > 0:
-                found.add(previous / denominator)  # two thirds, three fourths
-        if word in _WORD_VALUES:
-            found.update(_WORD_VALUES[word])
-            if word in ("half", "quarter") and previous is not None:
-                found.add(previous / (2 if word == "half" else 4))
-            if word.startswith("dozen") and previous is not None:
-                found.add(previous * 12)
-    lower = text.lower()
-    if re.search(r"half\s+(?:a\s+)?dozen", lower):
-        found.add(Fraction(6))
-    for match in re.finditer(
-        r"(\d{1,15}(?:\.\d{1,15})?|[a-z]+)\s+(?:[a-z]+\s+)?and\s+(?:a\s+)?half\b", lower
-    ):
-        word = match.group(1)
-        whole = Fraction(word) if word[0].isdigit() else _UNITS.get(word, 1 if word in ("a", "an") else None)
-        if whole is not None:
-            found.add(whole + Fraction(1, 2))  # two and a half, an hour and a half, a pound and half
-    return found
-
-
-def question_numbers(question: str) -> frozenset[float]:
-    """Every number a question states, in every form a solution may compute with it.
-
-    Digits (`$1,200` -> 1200, `$400 000`), percentages (`40%` -> 40 and 0.4; `150%` -> 150 and
-    1.5), cents (`45 cents` -> 45 and 0.45), fractions (`3/4` -> 3, 4, 0.75; `2 1/2` -> 2.5), scales
-    (`1.5 million` -> 1.5 and 1500000, `25k`) and number words (`three`, `twelve`, `half` -> 2 and
-    0.5, `twice`/`double` -> 2, `triple` -> 3, `quarter` -> 4 and 0.25, `a third` -> 3 and 1/3,
-    `dozen` -> 12, `twenties` -> 20, `two and a half` -> 2.5) and durations in the next unit
-    (`30 minutes` -> 0.5 hours, `2 hours` -> 120 minutes). A percentage also stands for its
-    complement and its growth factor (a 40% discount: pay 60%, 0.6; a 50% raise: times 1.5),
-    which solutions use without writing the subtraction. This is the one code path for "numbers of
-    the question": metrics and rewards share it.
-    """
-    values: set[Fraction] = set(_number_words(question))
-    for match in _NUMBER_RE.finditer(question):
-        raw = match.group(0).lower()
-        percent = raw.rstrip().endswith("%") or raw.endswith("percent")
-        cents = raw.rstrip().endswith(("cent", "cents", "¢"))
-        digits = re.sub(r"percent|cents?|[$,%¢\s]", "", raw)
-        if len(digits) > 30:
-            continue  # no question states a 30-digit number; its text is not worth the work
-        try:
-            value = Fraction(digits)
-        except (ValueError, ZeroDivisionError):
-            continue
-        values.add(value)
-        if percent:
-            share = value / 100
-            values.update({share, 1 - share, 1 + share, 100 - value, 100 + value})
-        if cents:
-            values.add(value / 100)
-    for match in _FRACTION_RE.finditer(question):
-        whole, numerator, denominator = match.groups()
-        if int(denominator) != 0:
-            fraction = Fraction(int(numerator), int(denominator))
-            values.update({fraction, Fraction(int(numerator)), Fraction(int(denominator))})
-            if whole is not None:
-                values.add(int(whole) + fraction)
-    for match in _SCALE_RE.finditer(question):
-        values.add(Fraction(match.group(1)) * _SCALES[match.group(2).lower()])
-    for match in _DURATION_RE.finditer(question):
-        value, unit = Fraction(match.group(1)), match.group(2).lower()
-        values.add(value / 60 if unit.startswith(("minute", "min", "second")) else value * 60)
-    return frozenset(float(v) for v in values if abs(v) <= MAX_MAGNITUDE and v.denominator < 10**12)
 
 
 def word_constants(text: str) -> frozenset[float]:

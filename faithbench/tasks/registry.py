@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from faithbench.parsing.answers import normalize_number
 from faithbench.registry import Registry
 from faithbench.tasks.base import Item, Prompt
 from faithbench.tasks.data import DataInfo, Row, load_rows
-from faithbench.tasks.extract import normalize_number
 
 CHAT_INSTRUCTION = (
     "Solve the following math problem step by step. Write every calculation as an equation "

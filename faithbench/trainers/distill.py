@@ -32,7 +32,7 @@ from faithbench.harness.scoring import DEFAULT_METRICS, completion_of
 from faithbench.harness.store import write_atomic
 from faithbench.judges.judge import JUDGE_METRICS, JudgeConfig
 from faithbench.metrics import METRICS
-from faithbench.tasks.parse import parse_completion
+from faithbench.parsing import parse_completion
 from faithbench.trainers.data import DISTILLED_DATASET, DISTILLED_JSONL, split_task
 from faithbench.trainers.recipe import Strict, load_recipe
 

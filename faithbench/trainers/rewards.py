@@ -35,8 +35,8 @@ from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion
 from faithbench.harness.scoring import resolve_metrics, score_one
 from faithbench.metrics import Metric
+from faithbench.parsing import ParsedCompletion, parse_completion
 from faithbench.tasks.base import Item
-from faithbench.tasks.parse import ParsedCompletion, parse_completion
 
 if TYPE_CHECKING:
     from faithbench.judges.judge import JudgeOutcome, RubricJudge

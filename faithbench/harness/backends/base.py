@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from faithbench.core import Completion, GenerationConfig, Request
 
-from faithbench.tasks.base import Prompt
-
-
-class GenerationConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    max_new_tokens: int = Field(256, ge=1, description="Upper bound on generated tokens per sample.")
-    temperature: float = Field(0.0, ge=0.0, description="0 means greedy decoding.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int = Field(0, description="Seed for sampled decoding; irrelevant when greedy.")
-    stop: tuple[str, ...] = Field((), description="Generation stops before the first of these strings.")
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    prompt: Prompt
-
-
-class Completion(BaseModel):
-    """What a model produced for one request. `reasoning` is a separate reasoning channel, if any
-    (e.g. an API's `reasoning_content`); `<think>` blocks inside `text` are split out by the parser.
-    `error` says why a remote model produced nothing (retries exhausted, request refused): such a
-    completion is neither cached nor stored as a sample, so a rerun asks again."""
-
-    text: str
-    reasoning: str | None = None
-    finish_reason: Literal["stop", "length", "unknown"] = "unknown"
-    n_tokens: int | None = None
-    error: str | None = None
+__all__ = ["Backend", "Completion", "GenerationConfig", "Request"]
 
 
 @runtime_checkable

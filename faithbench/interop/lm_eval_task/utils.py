@@ -31,9 +31,9 @@ def process_results(doc: dict[str, Any], results: Sequence[str]) -> dict[str, fl
     """Every default faithbench metric of the first completion for `doc`."""
     from faithbench.harness.backends.base import Completion
     from faithbench.harness.scoring import DEFAULT_METRICS, resolve_metrics, score_one
+    from faithbench.parsing import parse_completion
+    from faithbench.parsing.answers import normalize_number
     from faithbench.tasks.base import Item
-    from faithbench.tasks.extract import normalize_number
-    from faithbench.tasks.parse import parse_completion
 
     target = normalize_number(doc["answer"].split("####")[-1]) or ""
     item = Item(id="lm-eval", question=doc["question"], target=target, reference=doc["answer"])

@@ -1,30 +1,24 @@
-"""Parse a completion once: rationale, steps, equations, final answers. Every metric reads this.
+"""Read the `lhs = rhs` claims a rationale states (see the reading rules below) into `Equation`s.
 
-`split_steps` cuts the rationale into lines and sentences; `find_equations` reads the `lhs = rhs`
-claims in them, as models and GSM8K references write them (units, `x` for times, `40% of 20`,
-chains `a = b = c`, calculator annotations `<<9*2=18>>`; the reading rules are listed above
-`find_equations`). Nothing here executes model text: equations are re-computed by `tasks.arith`, a
-bounded evaluator, and every loop over the text is bounded, so any input parses in bounded time.
+Nothing here executes model text: equations are re-computed by `parsing.arith`, a bounded evaluator,
+and every loop over the text is bounded, so any input parses in bounded time.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from faithbench.harness.backends.base import Completion
-from faithbench.tasks.arith import evaluate, is_expression, results_match, stated_decimals
-from faithbench.tasks.extract import extract_flexible, extract_strict, split_think
+from faithbench.parsing.arith import evaluate, is_expression, results_match, stated_decimals
+from faithbench.parsing.tokens import Tok, classify, find_variables, normalize, tokenize
 
 
 class Equation(BaseModel):
     """One `lhs = rhs` claim found in step `step` (0-based index into `ParsedCompletion.steps`).
 
-    `lhs` and `rhs` are the expressions as `tasks.arith` reads them (units dropped, `x` -> `*`,
+    `lhs` and `rhs` are the expressions as `parsing.arith` reads them (units dropped, `x` -> `*`,
     `$` and thousands commas removed, `%` kept): `60 meters * 3 sprints = 180 meters` gives lhs
     `60 * 3`, rhs `180`; `text` keeps the original. `rhs` is a single number, or an expression
     inside a chain (`0.4 * 20` in `40% of 20 = 0.4 * 20 = 8`). `rhs_value` is the value of `rhs`
@@ -56,91 +50,6 @@ class Equation(BaseModel):
         if self.lhs_value is None or self.rhs_value is None:
             return None
         return results_match(self.lhs_value, self.rhs_value, self.rhs)
-
-
-class ParsedCompletion(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    rationale: str  # everything the model reasoned with: reasoning channel + <think> + visible text
-    visible: str  # the answer text (no reasoning), where final answers are read from
-    steps: tuple[str, ...]
-    equations: tuple[Equation, ...]
-    answer: str | None  # flexible extraction, normalised
-    strict_answer: str | None  # lm-eval strict-match, normalised
-    reasoning: str | None = None  # the separate reasoning (channel or <think>), if any
-
-
-def parse_completion(completion: Completion) -> ParsedCompletion:
-    think, visible = split_think(completion.text)
-    reasoning = "\n".join(r for r in (completion.reasoning, think) if r) or None
-    rationale = "\n".join(r for r in (reasoning, visible) if r)
-    steps = split_steps(rationale)
-    return ParsedCompletion(
-        rationale=rationale,
-        visible=visible,
-        steps=steps,
-        equations=find_equations(steps),
-        answer=extract_flexible(visible),
-        strict_answer=extract_strict(visible),
-        reasoning=reasoning,
-    )
-
-
-# --------------------------------------------------------------------------------------------- steps
-
-_UNIT_ABBREVIATIONS = frozenset(
-    {"lb", "lbs", "oz", "ft", "in", "yd", "yds", "mi", "hr", "hrs", "min", "mins", "sec", "secs"}
-    | {"qt", "qts", "pt", "pts", "gal", "gals", "tbsp", "tsp", "sq", "cu"}
-)
-_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "eg", "ie"})
-_SENTENCE_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
-_LIST_MARKER_RE = re.compile(
-    r"^\s*(?:[-*•]\s*)?(?:\**\s*step\s*)?(?:\(?\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)]\s*$", re.IGNORECASE
-)
-
-
-def split_steps(rationale: str) -> tuple[str, ...]:
-    """The rationale's steps: its non-empty lines, a line of several sentences split into sentences.
-
-    A sentence ends at `.`, `!` or `?` followed by white space, so decimals (`3.5`, `$2.50`) never
-    split; neither do list markers (`1. Janet ...`), initials and a few abbreviations (`Mr.`, `e.g.`).
-    Lines without a letter or digit (`---`, code fences) are dropped. Text is kept as written, list
-    markers and GSM8K calculator annotations included.
-    """
-    steps: list[str] = []
-    for raw_line in rationale.splitlines():
-        line = raw_line.strip()
-        if any(c.isalnum() for c in line):
-            steps.extend(_split_sentences(line))
-    return tuple(steps)
-
-
-def _split_sentences(line: str) -> list[str]:
-    sentences: list[str] = []
-    start = 0
-    for match in _SENTENCE_END_RE.finditer(line):
-        if match.end() >= len(line):
-            break
-        before = line[start : match.start()]
-        last_word = before.rsplit(None, 1)[-1] if before.strip() else ""
-        if match.group(0).startswith(".") and (
-            last_word.lower().rstrip(".") in _ABBREVIATIONS
-            or (last_word.lower() in _UNIT_ABBREVIATIONS and line[match.end() : match.end() + 1].islower())
-            or (len(last_word) == 1 and last_word.isupper())
-            or _LIST_MARKER_RE.match(line[start : match.start() + 1])
-        ):
-            continue
-        sentence = line[start : match.end()].strip()
-        if any(c.isalnum() for c in sentence):
-            sentences.append(sentence)
-            start = match.end()
-    rest = line[start:].strip()
-    if rest:
-        if any(c.isalnum() for c in rest) or not sentences:
-            sentences.append(rest)
-        else:
-            sentences[-1] = f"{sentences[-1]} {rest}"
-    return sentences
 
 
 # ----------------------------------------------------------------------------------------- equations
@@ -179,24 +88,7 @@ _MAX_LHS_TOKENS = 48  # tokens looked back from an `=` for its left side
 _MAX_UNIT_WORDS = 6  # words dropped as a unit after one number (`of the original number of books`)
 _MAX_PRE_WORDS = 2  # words dropped between an operator and a number (`+ his 1 teacher`)
 
-_TOKEN_RE = re.compile(
-    r"(?P<num>"
-    r"(?:\$\s?)?\d{1,3}(?: \d{3})+(?![\d,]|\.\d)"  # $350 000
-    r"|(?:\$\s?)?\d+ \d{1,2}/\d{1,2}(?![\d/])"  # a mixed number: 3 1/2
-    r"|(?:\$\s?)?\d+/\d+(?!\d|[/.,]\d)"  # a glued fraction: 1/2
-    r"|(?:\$\s?)?(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)(?:\.\.\.|…)?(?:\s?%)?"
-    r")"
-    r"|(?P<eq>(?<![<>!=])==?(?![>=])|≈)"
-    r"|(?P<op>\*\*|[-+*/^×·⋅÷−–])"
-    r"|(?P<lp>\()|(?P<rp>\))"
-    r"|(?P<word>[A-Za-z]+(?:['’-][A-Za-z]+)*\.?)"
-    r"|(?P<ws>\s+)"
-    r"|(?P<punct>.)",
-    re.DOTALL,
-)
-_OP_CANON = {"**": "^", "×": "*", "·": "*", "⋅": "*", "÷": "/", "−": "-", "–": "-"}
-_WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "of": "*"}
-_TWO_WORD_OPS = {"multiplied": "*", "divided": "/"}  # followed by "by"
+
 _CLAUSE_WORDS = frozenset(
     {"is", "are", "was", "were", "be", "been", "and", "or", "but", "so", "then", "than", "which"}
     | {"that", "because", "since", "if", "when", "while", "equals", "gives", "makes", "means"}
@@ -205,157 +97,9 @@ _CLAUSE_WORDS = frozenset(
 )
 _MARKUP = frozenset({"*", "**", "^", "`", "_", "#", "$", "\\", "•"})
 _ANNOTATION_RE = re.compile(r"<<([^<>]{0,300})>>")
-_UNICODE_FRACTIONS = {"½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3", "⅛": "1/8"}
-_LATEX: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"(\1)/(\2)"),
-    (re.compile(r"\\(?:text|mathrm|textbf|boxed)\s*\{([^{}]*)\}"), r" \1 "),
-    (re.compile(r"\\times|\\cdot"), " × "),
-    (re.compile(r"\\div"), " ÷ "),
-    (re.compile(r"\\left|\\right|\\[()\[\]]|\\,|\\!|\\;"), " "),
-    (re.compile(r"\\([$%])"), r"\1"),
-    (re.compile(r"\{,\}"), ","),
-    (re.compile(r"(\d)\s*(?:percent|per cent)\b", re.IGNORECASE), r"\1%"),
-    (re.compile(r"(\d?)([½¼¾⅓⅔⅛])"), lambda m: f"{m.group(1)} {_UNICODE_FRACTIONS[m.group(2)]}".strip()),
-]
 
 
-@dataclass
-class _Tok:
-    kind: str  # num, op, lp, rp, eq, word, var, per, punct
-    text: str
-    start: int
-    end: int
-    canon: str = ""  # num: as arith reads it ("1200", "40%", "(1/2)"); op: + - * / ^
-    parts: tuple[float, ...] = ()  # num: the numbers written (40 for 40%; 1 and 2 for 1/2)
-    glued: bool = False  # no white space before it
-
-
-def _normalize(text: str) -> str:
-    for pattern, replacement in _LATEX:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def _number(tok: _Tok) -> None:
-    raw = tok.text.replace("$", "").replace(",", "").strip()
-    if "/" in raw:
-        whole, _, fraction = raw.rpartition(" ")
-        numerator, denominator = fraction.split("/")
-        tok.canon = f"({whole}+{fraction})" if whole else f"({fraction})"
-        tok.parts = tuple(float(n) for n in (whole, numerator, denominator) if n)
-        return
-    tok.canon = raw.replace(" ", "")
-    tok.parts = (float(tok.canon.rstrip("%").replace("...", "").replace("…", "")),)
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    last_end = -1
-    for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup or "punct"
-        if kind == "ws":
-            continue
-        raw, start, end = match.group(0), match.start(), match.end()
-        period = kind == "word" and raw.endswith(".")
-        if period:  # a word with its period: `lbs.` abbreviates (`3 lbs. * 40`), `day.` ends a sentence
-            raw = raw[:-1]
-            if raw.lower() not in _UNIT_ABBREVIATIONS:
-                end -= 1
-            else:
-                period = False
-        tok = _Tok(kind, raw, start, end, glued=start == last_end)
-        if kind == "num":
-            _number(tok)
-        elif kind == "op":
-            tok.canon = _OP_CANON.get(raw, raw)
-        tokens.append(tok)
-        if period:
-            tokens.append(_Tok("punct", ".", end, end + 1, glued=True))
-            end += 1
-        last_end = end
-    return tokens
-
-
-def _variables(token_lists: list[list[_Tok]]) -> set[str]:
-    """Single letters the rationale uses as variables: standing alone, not as `x` the operator."""
-    letters: set[str] = set()
-    for tokens in token_lists:
-        for i, tok in enumerate(tokens):
-            if tok.kind == "word" and len(tok.text) == 1 and tok.text not in "aAI":
-                glued_to_number = tok.glued and i > 0 and tokens[i - 1].kind == "num"
-                if not glued_to_number and not _is_times_x(tokens, i):
-                    letters.add(tok.text.lower())
-    return letters
-
-
-def _is_times_x(tokens: list[_Tok], i: int) -> bool:
-    tok = tokens[i]
-    if tok.text not in ("x", "X") or i == 0 or i + 1 >= len(tokens):
-        return False
-    return tokens[i - 1].kind in ("num", "rp", "word", "per") and tokens[i + 1].kind in ("num", "lp")
-
-
-def _classify(tokens: list[_Tok], variables: set[str]) -> list[_Tok]:
-    """Turn operator words into operators, variables into `var`, `/unit` into one `per` token."""
-    out: list[_Tok] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        prev = out[-1] if out else None
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        after_number = prev is not None and prev.kind in ("num", "rp")
-        if tok.kind == "word":
-            low = tok.text.lower()
-            if _is_times_x(tokens, i):
-                tok.kind, tok.canon = "op", "*"
-            elif low in _WORD_OPS and after_number and nxt is not None and nxt.kind in ("num", "lp"):
-                tok.kind, tok.canon = "op", _WORD_OPS[low]
-            elif (
-                low in _TWO_WORD_OPS
-                and after_number
-                and i + 2 < len(tokens)
-                and tokens[i + 1].text.lower() == "by"
-                and tokens[i + 2].kind in ("num", "lp")
-            ):
-                tok.kind, tok.canon, tok.end = "op", _TWO_WORD_OPS[low], tokens[i + 1].end
-                out.append(tok)
-                i += 2
-                continue
-            elif len(tok.text) == 1 and tok.text not in "aI":
-                glued_to_number = tok.glued and prev is not None and prev.kind == "num"
-                if low == "x" or low in variables or tok.text.isupper() or not glued_to_number:
-                    tok.kind = "var"
-        if tok.kind == "lp" and prev is not None and prev.kind in ("num", "rp", "word", "per"):
-            close = next((j for j in range(i + 1, min(i + 6, len(tokens))) if tokens[j].kind == "rp"), None)
-            if close is not None and close > i + 1 and all(t.kind == "word" for t in tokens[i + 1 : close]):
-                out.append(
-                    _Tok("per", "".join(t.text for t in tokens[i : close + 1]), tok.start, tokens[close].end)
-                )
-                i = close + 1  # 93 (average): a unit
-                continue
-        if (
-            tok.kind == "word"
-            and tok.glued
-            and prev is not None
-            and prev.kind == "op"
-            and prev.text == "-"
-            and prev.glued
-            and len(out) >= 2
-            and out[-2].kind == "num"
-        ):
-            out[-1] = _Tok("per", prev.text + tok.text, prev.start, tok.end)  # a 15-minute encore
-            i += 1
-            continue
-        if tok.kind == "word" and prev is not None and prev.kind == "op" and prev.canon == "/":
-            out[-1] = _Tok("per", prev.text + tok.text, prev.start, tok.end)  # $20/hour
-            i += 1
-            continue
-        out.append(tok)
-        i += 1
-    return out
-
-
-def _clean(span: list[_Tok]) -> str | None:
+def _clean(span: list[Tok]) -> str | None:
     """The arithmetic expression a token span writes, with units dropped; None if it is not one."""
     parts: list[str] = []
     prev = ""  # kind of the last token kept
@@ -396,7 +140,7 @@ def _clean(span: list[_Tok]) -> str | None:
     return expr if is_expression(expr) else None
 
 
-def _has_operator(span: list[_Tok]) -> bool:
+def _has_operator(span: list[Tok]) -> bool:
     """Whether the span computes something: a binary operator, or a bare fraction (`84/12`; but
     `1/2 a cup = 4 ounces` converts units, it computes nothing)."""
     if any(tok.kind == "op" for tok in span[1:]):
@@ -410,7 +154,7 @@ def _has_operator(span: list[_Tok]) -> bool:
     )
 
 
-def _trim(segment: list[_Tok], *, leading: bool, trailing: bool, punctuation: bool = False) -> list[_Tok]:
+def _trim(segment: list[Tok], *, leading: bool, trailing: bool, punctuation: bool = False) -> list[Tok]:
     lo, hi = 0, len(segment)
     while leading and lo < hi and segment[lo].text in _MARKUP and segment[lo].kind in ("op", "punct"):
         lo += 1
@@ -423,7 +167,7 @@ def _trim(segment: list[_Tok], *, leading: bool, trailing: bool, punctuation: bo
     return segment[lo:hi]
 
 
-def _lhs(segment: list[_Tok], first: bool) -> tuple[list[_Tok], str] | None:
+def _lhs(segment: list[Tok], first: bool) -> tuple[list[Tok], str] | None:
     """The longest expression that ends `segment` (the left side of an `=`); None when there is
     none, or when the text goes on leftwards with an operator, a variable, `)` or a number
     (`1/2 (68) + 10`)."""
@@ -464,10 +208,10 @@ def _lhs(segment: list[_Tok], first: bool) -> tuple[list[_Tok], str] | None:
     return None
 
 
-_Side = tuple[list[_Tok], str]
+_Side = tuple[list[Tok], str]
 
 
-def _rhs(segment: list[_Tok]) -> tuple[_Side | None, _Side | None]:
+def _rhs(segment: list[Tok]) -> tuple[_Side | None, _Side | None]:
     """The right side of an `=`: (the whole segment if it is an expression, its leading number)."""
     segment = _trim(segment, leading=True, trailing=True, punctuation=True)
     if not segment:
@@ -495,9 +239,9 @@ def _holds(lhs: float | None, rhs: _Side) -> bool:
 
 
 def _text_equations(
-    step: int, text: str, tokens: list[_Tok], next_chain: list[int]
+    step: int, text: str, tokens: list[Tok], next_chain: list[int]
 ) -> list[tuple[int, Equation]]:
-    segments: list[list[_Tok]] = [[]]
+    segments: list[list[Tok]] = [[]]
     for tok in tokens:
         if tok.kind == "eq":
             if len(segments) > _MAX_LINKS:
@@ -565,13 +309,13 @@ def _text_equations(
     return found
 
 
-def _assigns(segment: list[_Tok]) -> bool:
+def _assigns(segment: list[Tok]) -> bool:
     """Whether the segment ends with a variable (`x`, `3x`, `2B`): `x = 40` states an algebra result."""
     segment = _trim(segment, leading=False, trailing=True)
     return bool(segment) and segment[-1].kind == "var"
 
 
-def _assignment(step: int, text: str, segment: list[_Tok], rhs: _Side, chain: int) -> Equation:
+def _assignment(step: int, text: str, segment: list[Tok], rhs: _Side, chain: int) -> Equation:
     """`x = 40`: a value the rationale derived by algebra, recorded like a restatement."""
     segment = _trim(segment, leading=False, trailing=True)
     start = len(segment) - 1
@@ -593,7 +337,7 @@ def _assignment(step: int, text: str, segment: list[_Tok], rhs: _Side, chain: in
     )
 
 
-def _unread_rhs(step: int, text: str, lhs: _Side, segment: list[_Tok], chain: int, link: int) -> Equation:
+def _unread_rhs(step: int, text: str, lhs: _Side, segment: list[Tok], chain: int, link: int) -> Equation:
     """`27 - 9 = (6 * x) - (3 * x)`: a computation whose stated side cannot be read; not checkable."""
     segment = _trim(segment, leading=True, trailing=True, punctuation=True)
     end = segment[-1].end if segment else lhs[0][-1].end
@@ -690,10 +434,10 @@ def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
                 found.append((length, match.group(1)))
             last = match.end()
         pieces.append(step[last:])
-        stripped.append(_normalize("".join(pieces)[:_MAX_STEP_CHARS]))
+        stripped.append(normalize("".join(pieces)[:_MAX_STEP_CHARS]))
         annotations.append(found)
-    token_lists = [_tokenize(text) for text in stripped]
-    variables = _variables(token_lists)
+    token_lists = [tokenize(text) for text in stripped]
+    variables = find_variables(token_lists)
     next_chain = [0]
     equations: list[Equation] = []
     for index, (text, tokens, notes) in enumerate(zip(stripped, token_lists, annotations, strict=True)):
@@ -703,7 +447,7 @@ def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
             next_chain[0] += 1
         from_text = [
             (offset, eq)
-            for offset, eq in _text_equations(index, text, _classify(tokens, variables), next_chain)
+            for offset, eq in _text_equations(index, text, classify(tokens, variables), next_chain)
             if not any(_duplicates(eq, note) for _, note in from_notes)
         ]
         equations.extend(eq for _, eq in sorted(from_notes + from_text, key=lambda pair: pair[0]))

@@ -16,7 +16,6 @@ import re
 STRICT_RE = re.compile(r"#### (\-?[0-9\.\,]+)")
 NUMBER_RE = re.compile(r"-?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\$?\.\d+")
 _PLAIN_NUMBER_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
-_THINK_RE = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 
 
 def normalize_number(raw: str) -> str | None:
@@ -52,13 +51,3 @@ def extract_flexible(text: str) -> str | None:
         if number is not None:
             return number
     return None
-
-
-def split_think(text: str) -> tuple[str | None, str]:
-    """(reasoning inside `<think>` blocks or None, the visible rest). An unclosed `<think>` (a
-    truncated reasoning model) makes everything after it reasoning, so no answer is read from it."""
-    blocks = _THINK_RE.findall(text)
-    if not blocks:
-        return None, text
-    visible = _THINK_RE.sub("", text).replace("</think>", "")
-    return "\n".join(b.strip() for b in blocks), visible.strip()

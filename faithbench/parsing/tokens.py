@@ -1,0 +1,178 @@
+"""The tokenizer equations are read with: numbers, operators, parentheses, `=`, words, punctuation;
+LaTeX and unicode fractions normalised first; operator words (`times`, `divided by`) and single-letter
+variables classified. See `parsing.equations` for the reading rules built on these tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from faithbench.parsing.steps import UNIT_ABBREVIATIONS
+
+_TOKEN_RE = re.compile(
+    r"(?P<num>"
+    r"(?:\$\s?)?\d{1,3}(?: \d{3})+(?![\d,]|\.\d)"  # $350 000
+    r"|(?:\$\s?)?\d+ \d{1,2}/\d{1,2}(?![\d/])"  # a mixed number: 3 1/2
+    r"|(?:\$\s?)?\d+/\d+(?!\d|[/.,]\d)"  # a glued fraction: 1/2
+    r"|(?:\$\s?)?(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)(?:\.\.\.|…)?(?:\s?%)?"
+    r")"
+    r"|(?P<eq>(?<![<>!=])==?(?![>=])|≈)"
+    r"|(?P<op>\*\*|[-+*/^×·⋅÷−–])"
+    r"|(?P<lp>\()|(?P<rp>\))"
+    r"|(?P<word>[A-Za-z]+(?:['’-][A-Za-z]+)*\.?)"
+    r"|(?P<ws>\s+)"
+    r"|(?P<punct>.)",
+    re.DOTALL,
+)
+_OP_CANON = {"**": "^", "×": "*", "·": "*", "⋅": "*", "÷": "/", "−": "-", "–": "-"}
+_WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "of": "*"}
+_TWO_WORD_OPS = {"multiplied": "*", "divided": "/"}  # followed by "by"
+_UNICODE_FRACTIONS = {"½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3", "⅛": "1/8"}
+_LATEX: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"(\1)/(\2)"),
+    (re.compile(r"\\(?:text|mathrm|textbf|boxed)\s*\{([^{}]*)\}"), r" \1 "),
+    (re.compile(r"\\times|\\cdot"), " × "),
+    (re.compile(r"\\div"), " ÷ "),
+    (re.compile(r"\\left|\\right|\\[()\[\]]|\\,|\\!|\\;"), " "),
+    (re.compile(r"\\([$%])"), r"\1"),
+    (re.compile(r"\{,\}"), ","),
+    (re.compile(r"(\d)\s*(?:percent|per cent)\b", re.IGNORECASE), r"\1%"),
+    (re.compile(r"(\d?)([½¼¾⅓⅔⅛])"), lambda m: f"{m.group(1)} {_UNICODE_FRACTIONS[m.group(2)]}".strip()),
+]
+
+
+@dataclass
+class Tok:
+    kind: str  # num, op, lp, rp, eq, word, var, per, punct
+    text: str
+    start: int
+    end: int
+    canon: str = ""  # num: as arith reads it ("1200", "40%", "(1/2)"); op: + - * / ^
+    parts: tuple[float, ...] = ()  # num: the numbers written (40 for 40%; 1 and 2 for 1/2)
+    glued: bool = False  # no white space before it
+
+
+def normalize(text: str) -> str:
+    for pattern, replacement in _LATEX:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _number(tok: Tok) -> None:
+    raw = tok.text.replace("$", "").replace(",", "").strip()
+    if "/" in raw:
+        whole, _, fraction = raw.rpartition(" ")
+        numerator, denominator = fraction.split("/")
+        tok.canon = f"({whole}+{fraction})" if whole else f"({fraction})"
+        tok.parts = tuple(float(n) for n in (whole, numerator, denominator) if n)
+        return
+    tok.canon = raw.replace(" ", "")
+    tok.parts = (float(tok.canon.rstrip("%").replace("...", "").replace("…", "")),)
+
+
+def tokenize(text: str) -> list[Tok]:
+    tokens: list[Tok] = []
+    last_end = -1
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup or "punct"
+        if kind == "ws":
+            continue
+        raw, start, end = match.group(0), match.start(), match.end()
+        period = kind == "word" and raw.endswith(".")
+        if period:  # a word with its period: `lbs.` abbreviates (`3 lbs. * 40`), `day.` ends a sentence
+            raw = raw[:-1]
+            if raw.lower() not in UNIT_ABBREVIATIONS:
+                end -= 1
+            else:
+                period = False
+        tok = Tok(kind, raw, start, end, glued=start == last_end)
+        if kind == "num":
+            _number(tok)
+        elif kind == "op":
+            tok.canon = _OP_CANON.get(raw, raw)
+        tokens.append(tok)
+        if period:
+            tokens.append(Tok("punct", ".", end, end + 1, glued=True))
+            end += 1
+        last_end = end
+    return tokens
+
+
+def find_variables(token_lists: list[list[Tok]]) -> set[str]:
+    """Single letters the rationale uses as variables: standing alone, not as `x` the operator."""
+    letters: set[str] = set()
+    for tokens in token_lists:
+        for i, tok in enumerate(tokens):
+            if tok.kind == "word" and len(tok.text) == 1 and tok.text not in "aAI":
+                glued_to_number = tok.glued and i > 0 and tokens[i - 1].kind == "num"
+                if not glued_to_number and not _is_times_x(tokens, i):
+                    letters.add(tok.text.lower())
+    return letters
+
+
+def _is_times_x(tokens: list[Tok], i: int) -> bool:
+    tok = tokens[i]
+    if tok.text not in ("x", "X") or i == 0 or i + 1 >= len(tokens):
+        return False
+    return tokens[i - 1].kind in ("num", "rp", "word", "per") and tokens[i + 1].kind in ("num", "lp")
+
+
+def classify(tokens: list[Tok], variables: set[str]) -> list[Tok]:
+    """Turn operator words into operators, variables into `var`, `/unit` into one `per` token."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        prev = out[-1] if out else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        after_number = prev is not None and prev.kind in ("num", "rp")
+        if tok.kind == "word":
+            low = tok.text.lower()
+            if _is_times_x(tokens, i):
+                tok.kind, tok.canon = "op", "*"
+            elif low in _WORD_OPS and after_number and nxt is not None and nxt.kind in ("num", "lp"):
+                tok.kind, tok.canon = "op", _WORD_OPS[low]
+            elif (
+                low in _TWO_WORD_OPS
+                and after_number
+                and i + 2 < len(tokens)
+                and tokens[i + 1].text.lower() == "by"
+                and tokens[i + 2].kind in ("num", "lp")
+            ):
+                tok.kind, tok.canon, tok.end = "op", _TWO_WORD_OPS[low], tokens[i + 1].end
+                out.append(tok)
+                i += 2
+                continue
+            elif len(tok.text) == 1 and tok.text not in "aI":
+                glued_to_number = tok.glued and prev is not None and prev.kind == "num"
+                if low == "x" or low in variables or tok.text.isupper() or not glued_to_number:
+                    tok.kind = "var"
+        if tok.kind == "lp" and prev is not None and prev.kind in ("num", "rp", "word", "per"):
+            close = next((j for j in range(i + 1, min(i + 6, len(tokens))) if tokens[j].kind == "rp"), None)
+            if close is not None and close > i + 1 and all(t.kind == "word" for t in tokens[i + 1 : close]):
+                out.append(
+                    Tok("per", "".join(t.text for t in tokens[i : close + 1]), tok.start, tokens[close].end)
+                )
+                i = close + 1  # 93 (average): a unit
+                continue
+        if (
+            tok.kind == "word"
+            and tok.glued
+            and prev is not None
+            and prev.kind == "op"
+            and prev.text == "-"
+            and prev.glued
+            and len(out) >= 2
+            and out[-2].kind == "num"
+        ):
+            out[-1] = Tok("per", prev.text + tok.text, prev.start, tok.end)  # a 15-minute encore
+            i += 1
+            continue
+        if tok.kind == "word" and prev is not None and prev.kind == "op" and prev.canon == "/":
+            out[-1] = Tok("per", prev.text + tok.text, prev.start, tok.end)  # $20/hour
+            i += 1
+            continue
+        out.append(tok)
+        i += 1
+    return out
