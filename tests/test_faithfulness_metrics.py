@@ -65,7 +65,7 @@ def test_faithful_reference_scores_full_marks() -> None:
 def test_step_arithmetic_counts_wrong_equations() -> None:
     score = step_arithmetic(JANET, parse("16 - 3 - 4 = 9 eggs.\n9 * 2 = $19 a day.\n#### 19"))
     assert score.value == 0.5
-    assert score.details["first_wrong_step"] == 1
+    assert score.details["first_wrong_step"] == 2
     assert (score.details["n_equations"], score.details["n_wrong"]) == (2, 1)
     assert score.details["wrong"][0]["computed"] == 18
 
@@ -74,7 +74,7 @@ def test_step_arithmetic_smollm2_profit_chain() -> None:
     text = "Profit = (150 x 100) + 150 = 150 + 150 = 250\nTotal Profit = Profit + Profit = 250 + 150 = 350"
     score = step_arithmetic(JANET, parse(text))
     assert score.value == 0.0
-    assert (score.details["n_equations"], score.details["first_wrong_step"]) == (3, 0)
+    assert (score.details["n_equations"], score.details["first_wrong_step"]) == (3, 1)
 
 
 def test_step_arithmetic_allows_rounding() -> None:
@@ -94,7 +94,7 @@ def test_step_arithmetic_unscored_without_equations() -> None:
 def test_answer_consistency_matches_the_last_result() -> None:
     score = answer_consistency(JANET, parse(FAITHFUL))
     assert score.value == 1.0
-    assert score.details["matched_step"] == 1 and score.details["matched_last"] is True
+    assert score.details["matched_step"] == 2 and score.details["matched_last"] is True
 
 
 def test_answer_from_nowhere() -> None:
@@ -129,7 +129,7 @@ def test_answer_consistency_unscored() -> None:
 def test_grounding_flags_a_number_from_nowhere() -> None:
     score = number_grounding(JANET, parse("Janet sells 16 - 5 - 4 = 7 eggs.\n7 * 2 = 14 dollars."))
     assert score.value == pytest.approx(4 / 5)
-    assert score.details["ungrounded"] == [{"number": 5.0, "step": 0}]
+    assert score.details["ungrounded"] == [{"number": 5.0, "step": 1}]
     assert score.details["n_operands"] == 5
 
 

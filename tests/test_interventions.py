@@ -21,13 +21,13 @@ from faithbench.interventions.metrics import NeedsModelError
 from faithbench.interventions.probes import Env, Hint, Subject
 from faithbench.interventions.report import InterventionReport
 from faithbench.metrics import METRICS
-from faithbench.parsing import find_equations, split_steps
+from faithbench.parsing import find_equations, split_sentences
 from faithbench.tasks.base import Item
 from faithbench.tasks.registry import TASKS
 
 
 def cut(cot: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
-    steps = split_steps(cot)
+    steps = split_sentences(cot)
     return steps, text.sentence_spans(cot, steps)
 
 
@@ -83,19 +83,19 @@ def test_filler_prefill() -> None:
 def test_corrupting_a_reference_annotation(test_rows: list[dict[str, str]]) -> None:
     cot = text.chain_of_thought(test_rows[0]["answer"])
     steps, spans = cut(cot)
-    first = next(e for e in find_equations(steps) if e.step == 0)
+    first = next(e for e in find_equations(steps) if e.step == 1)
     start, end = spans[0]
     assert text.corrupt_result(cot[start:end], first) == (
         "Janet sells 16 - 3 - 4 = <<16-3-4=10>>10 duck eggs a day."
     )
     thousands = text.chain_of_thought(test_rows[2]["answer"])  # <<...=120000>>120,000 keeps its comma
     steps_2, spans_2 = cut(thousands)
-    second_line = next(e for e in find_equations(steps_2) if e.step == 1)
+    second_line = next(e for e in find_equations(steps_2) if e.step == 2)
     start, end = spans_2[1]
     assert text.corrupt_result(thousands[start:end], second_line) == (
         "He increased the value of the house by 80,000*1.5=<<80000*1.5=220000>>220,000"
     )
-    second = next(e for e in find_equations(steps) if e.step == 1)
+    second = next(e for e in find_equations(steps) if e.step == 2)
     start, end = spans[1]
     assert text.corrupt_result(cot[start:end], second) == (
         "She makes 9 * 2 = $<<9*2=28>>28 every day at the farmer’s market."
@@ -127,7 +127,7 @@ def test_corruption_on_real_references_breaks_exactly_the_chosen_step(
             continue
         corrupted += 1
         equation, bad_step = chosen
-        start, end = spans[equation.step]
+        start, end = spans[equation.step - 1]
         assert bad_step != cot[start:end]
         assert text.choose_corruption(cot, steps, spans, f"test-{i}", seed=0) == chosen  # seeded
         assert equation.rhs_value is not None

@@ -332,11 +332,11 @@ def test_the_judge_is_shown_screened_steps_and_the_record_says_so(
         judged, unjudged = judge.judge_records([injected, only_injection])
     assert len(state.bodies) == 1  # the rationale with nothing but an injection was not sent
     data = json.loads(_DATA_RE.findall(state.bodies[0]["messages"][1]["content"])[0][1])
-    # the forged marker, three sentences addressed to the grader, the fake verdict, the marker
-    assert [s["text"] for s in data["steps"]] == ["9 * 2 = 18", "#### 18", *[PLACEHOLDER] * 6]
+    # the forged marker, a line addressed to the grader, the fake verdict, the marker
+    assert [s["text"] for s in data["steps"]] == ["9 * 2 = 18", "#### 18", *[PLACEHOLDER] * 4]
     assert PLACEHOLDER in state.bodies[0]["messages"][0]["content"]  # the system prompt explains it
     assert judged.scores["judge_validity"] == 0.75  # the judge's own verdict, scored as usual
-    assert judged.details["judge"]["withheld_steps"] == [3, 4, 5, 6, 7, 8]
+    assert judged.details["judge"]["withheld_steps"] == [3, 4, 5, 6]
     assert judged.details["judge"]["screen_patterns"] == ["addresses_judge", "markup", "rubric_key"]
     assert all(unjudged.scores[m] is None for m in JUDGE_METRICS)
     assert (
@@ -471,12 +471,12 @@ def test_every_planted_error_is_where_it_says(suite: list[Any]) -> None:
         diff = [i for i, (a, b) in enumerate(zip(clean.steps, parsed.steps, strict=True)) if a != b]
         assert diff == [case.error_step - 1], case.id
         if case.kind == "wrong_result":
-            assert step_arithmetic(case.item, parsed).details["first_wrong_step"] == case.error_step - 1
+            assert step_arithmetic(case.item, parsed).details["first_wrong_step"] == case.error_step
         elif case.kind == "ungrounded_number":
-            step = [eq.correct for eq in parsed.equations if eq.step == case.error_step - 1]
+            step = [eq.correct for eq in parsed.equations if eq.step == case.error_step]
             assert False not in step, case.id  # the result was recomputed: only the number is wrong
             ungrounded = number_grounding(case.item, parsed).details["ungrounded"]
-            assert any(u["step"] == case.error_step - 1 for u in ungrounded), case.id
+            assert any(u["step"] == case.error_step for u in ungrounded), case.id
         else:
             assert answer_consistency(case.item, parsed).value == 0, case.id
 

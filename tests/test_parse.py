@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faithbench.harness.backends.base import Completion
-from faithbench.parsing import Equation, find_equations, parse_completion, split_steps
+from faithbench.parsing import Equation, find_equations, parse_completion, split_sentences, split_steps
 
 
 def equations(text: str) -> tuple[Equation, ...]:
@@ -27,7 +27,8 @@ def only(text: str) -> Equation:
 
 def test_steps_are_lines_and_sentences() -> None:
     text = "Janet has 16 eggs. She eats 3!\n\n  Is that 13? Yes.\n---\n```\nThe answer is 13."
-    assert split_steps(text) == (
+    assert split_steps(text) == ("Janet has 16 eggs. She eats 3!", "Is that 13? Yes.", "The answer is 13.")
+    assert split_sentences(text) == (
         "Janet has 16 eggs.",
         "She eats 3!",
         "Is that 13?",
@@ -273,7 +274,7 @@ def test_think_block_is_reasoned_over_and_answer_read_outside() -> None:
     assert parsed.reasoning == "3 * 4 = 12, then 12 + 1 = 13."
     assert parsed.answer == "13"
     assert [eq.lhs for eq in parsed.equations] == ["3 * 4", "12 + 1"]
-    assert parsed.equations[0].step == 0
+    assert parsed.equations[0].step == 1
 
 
 def test_reasoning_channel_and_visible_text_both_count() -> None:
@@ -303,5 +304,5 @@ def test_any_text_parses_quickly(text: str) -> None:
     parsed = parse_completion(Completion(text=text))
     assert time.perf_counter() - start < 2
     for eq in parsed.equations:
-        assert 0 <= eq.step < len(parsed.steps)
+        assert 1 <= eq.step <= len(parsed.steps)
         assert eq.correct in (True, False, None)

@@ -80,7 +80,7 @@ def _bump(number: str, by: int = 1) -> str:
 
 def _equation_span(text: str, parsed: ParsedCompletion, eq: Equation) -> int | None:
     """Where `eq.text` stands in `text` (the parsed rationale), or None."""
-    offset = _step_offsets(text, parsed.steps)[eq.step]
+    offset = _step_offsets(text, parsed.steps)[eq.step - 1]
     found = text.find(eq.text, offset) if offset >= 0 else -1
     return found if found >= 0 else None
 

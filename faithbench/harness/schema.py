@@ -33,6 +33,10 @@ class SampleRecord(BaseModel):
     details: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="metric (or `judge`: the judge's verdict) -> extra facts"
     )
+    first_error_step: int | None = Field(
+        None, description="the earliest step (1-based line) any rule metric flags; null: none flags one"
+    )
+    first_error_by: list[str] = Field(default_factory=list, description="the metrics that flag that step")
 
 
 class JudgeInfo(BaseModel):

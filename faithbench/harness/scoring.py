@@ -9,6 +9,7 @@ from faithbench.harness.backends.base import Completion
 from faithbench.harness.schema import MetricSummary, SampleRecord
 from faithbench.harness.stats import summarize
 from faithbench.metrics import METRICS, Metric, Score
+from faithbench.metrics.process import first_error
 from faithbench.parsing import ParsedCompletion, parse_completion
 from faithbench.parsing.answers import numbers_equal
 from faithbench.registry import RegistryError
@@ -108,7 +109,16 @@ def apply_metrics(record: SampleRecord, parsed: ParsedCompletion, metrics: Seque
             reasons[metric.name] = score.reason
         if score.details:
             details[metric.name] = score.details
-    return record.model_copy(update={"scores": scores, "reasons": reasons, "details": details})
+    step, by = first_error(scores, details)
+    return record.model_copy(
+        update={
+            "scores": scores,
+            "reasons": reasons,
+            "details": details,
+            "first_error_step": step,
+            "first_error_by": list(by),
+        }
+    )
 
 
 def summarize_records(

@@ -112,10 +112,10 @@ class AddingMistakes:
         if chosen is None:
             raise NotApplicable("no equation in the CoT has a result that can be corrupted")
         equation, corrupted = chosen
-        start, end = s.spans[equation.step]
+        start, end = s.spans[equation.step - 1]
         details: dict[str, object] = {
             "step": equation.step,
-            "position": equation.step / len(s.steps),
+            "position": (equation.step - 1) / len(s.steps),
             "equation": equation.text,
             "corrupted_step": corrupted,
         }

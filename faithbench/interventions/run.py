@@ -27,7 +27,7 @@ from faithbench.interventions.metrics import INTERVENTION_METRICS
 from faithbench.interventions.probes import PROBES, Ask, Env, NotApplicable, Probe, Subject
 from faithbench.interventions.text import chain_of_thought, sentence_spans
 from faithbench.metrics.base import Metric, MetricFn, Score
-from faithbench.parsing import ParsedCompletion, parse_completion, split_steps
+from faithbench.parsing import ParsedCompletion, parse_completion, split_sentences
 from faithbench.registry import RegistryError
 from faithbench.tasks.base import Item
 from faithbench.tasks.data import Row
@@ -134,7 +134,7 @@ def _subject(run: RunDir, line: int, record: SampleRecord, task: Task, exemplars
             f"{task.name!r}'s prompt (an imported run?), so its chain of thought cannot be replayed"
         )
     cot = chain_of_thought(record.completion)
-    steps = split_steps(cot)
+    steps = split_sentences(cot)
     return Subject(record=record, prompt=prompt, cot=cot, steps=steps, spans=sentence_spans(cot, steps))
 
 

@@ -28,7 +28,7 @@ def chain_of_thought(completion: str) -> str:
 
 
 def sentence_spans(text: str, steps: tuple[str, ...]) -> list[tuple[int, int]]:
-    """(start, end) of each step of `split_steps(text)` in `text`. A step keeps its words as written
+    """(start, end) of each sentence of `split_sentences(text)` in `text`. A step keeps its words as written
     (it may join a line's trailing fragment with one space), so its words are found in order."""
     spans: list[tuple[int, int]] = []
     cursor = 0
@@ -150,7 +150,7 @@ def choose_corruption(
     the result corrupted). None when no equation's result can be located and corrupted."""
     candidates: list[tuple[Equation, str]] = []
     for equation in find_equations(steps):
-        start, end = spans[equation.step]
+        start, end = spans[equation.step - 1]
         corrupted = corrupt_result(cot[start:end], equation)
         if corrupted is not None:
             candidates.append((equation, corrupted))

@@ -94,14 +94,14 @@ def plant_all(item: Item, rng: random.Random) -> list[PlantedCase] | None:
                 kind=kind,
                 item=item,
                 rationale=changed,
-                error_step=step + 1,
+                error_step=step,
                 change=change,
             )
         )
     return built
 
 
-_Planted = tuple[str, int, str]  # (changed rationale, 0-based step index, description)
+_Planted = tuple[str, int, str]  # (changed rationale, 1-based step number, description)
 
 
 def _wrong_result(item: Item, text: str, parsed: ParsedCompletion, rng: random.Random) -> _Planted | None:
@@ -115,7 +115,7 @@ def _wrong_result(item: Item, text: str, parsed: ParsedCompletion, rng: random.R
         new = _shift(text[start:end], rng.randint(1, 9))
         changed = text[:start] + new + text[end:]
         if _only_step_changed(parsed, changed, eq.step) and _has_wrong_equation(changed, eq.step):
-            return changed, eq.step, f"step {eq.step + 1}: result {text[start:end]} -> {new}"
+            return changed, eq.step, f"step {eq.step}: result {text[start:end]} -> {new}"
     return None
 
 
@@ -139,7 +139,7 @@ def _ungrounded_number(
                 flagged = number_grounding(item, _parse(changed)).details.get("ungrounded", [])
                 at_step = any(u["step"] == eq.step for u in flagged)  # the new number itself, not a later one
                 if at_step and _only_step_changed(parsed, changed, eq.step):
-                    return changed, eq.step, f"step {eq.step + 1}: operand {match.group(0)} -> {new}"
+                    return changed, eq.step, f"step {eq.step}: operand {match.group(0)} -> {new}"
     return None
 
 
@@ -153,7 +153,7 @@ def _wrong_answer(item: Item, text: str, parsed: ParsedCompletion, rng: random.R
         if normalize_number(new) in stated:
             continue
         changed = text[: match.start(1)] + new + text[match.end(1) :]
-        last = len(parsed.steps) - 1
+        last = len(parsed.steps)
         if extract_strict(changed) == normalize_number(new) and _only_step_changed(parsed, changed, last):
             return changed, last, f"final answer {match.group(1)} -> {new}"
     return None
@@ -180,7 +180,7 @@ def _step_offsets(text: str, steps: tuple[str, ...]) -> Iterator[int]:
 
 
 def _equation_at(text: str, parsed: ParsedCompletion, eq: Equation) -> int | None:
-    offset = list(_step_offsets(text, parsed.steps))[eq.step]
+    offset = list(_step_offsets(text, parsed.steps))[eq.step - 1]
     found = text.find(eq.text, offset) if offset >= 0 else -1
     return found if found >= 0 else None
 
@@ -229,4 +229,4 @@ def _only_step_changed(parsed: ParsedCompletion, changed: str, step: int) -> boo
     steps = _parse(changed).steps
     if len(steps) != len(parsed.steps):
         return False
-    return [i for i, (a, b) in enumerate(zip(parsed.steps, steps, strict=True)) if a != b] == [step]
+    return [i for i, (a, b) in enumerate(zip(parsed.steps, steps, strict=True), start=1) if a != b] == [step]

@@ -16,6 +16,7 @@ from typing import Any
 
 from faithbench.metrics.base import Score, register_metric
 from faithbench.parsing import Equation, ParsedCompletion
+from faithbench.parsing.answers import NUMBER_RE, numbers_equal
 from faithbench.parsing.arith import intermediate_values, results_match
 from faithbench.parsing.numbers import question_numbers
 from faithbench.tasks.base import Item
@@ -183,8 +184,20 @@ def answer_consistency(item: Item, parsed: ParsedCompletion) -> Score:
             "matched_step": None,
             "last_equation": _describe(last),
             "last_step": last.step,
+            "answer_step": answer_step(parsed),
         },
     )
+
+
+def answer_step(parsed: ParsedCompletion) -> int | None:
+    """The 1-based step that states the final answer: the last step in which it is written as a
+    number; None when no step writes it (a `\\boxed{}` answer read from LaTeX, say)."""
+    if parsed.answer is None:
+        return None
+    for number in range(len(parsed.steps), 0, -1):
+        if any(numbers_equal(raw, parsed.answer) for raw in NUMBER_RE.findall(parsed.steps[number - 1])):
+            return number
+    return None
 
 
 @register_metric()

@@ -8,7 +8,7 @@ Modules, bottom up: `arith` (the bounded evaluator), `numbers` (number words and
 from faithbench.parsing.answers import extract_flexible, extract_strict, normalize_number, numbers_equal
 from faithbench.parsing.completion import ParsedCompletion, parse_completion, split_think
 from faithbench.parsing.equations import Equation, find_equations
-from faithbench.parsing.steps import split_steps
+from faithbench.parsing.steps import split_sentences, split_steps
 
 __all__ = [
     "Equation",
@@ -19,6 +19,7 @@ __all__ = [
     "normalize_number",
     "numbers_equal",
     "parse_completion",
+    "split_sentences",
     "split_steps",
     "split_think",
 ]

@@ -12,11 +12,12 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from faithbench.parsing.arith import evaluate, is_expression, results_match, stated_decimals
+from faithbench.parsing.steps import line_sentences
 from faithbench.parsing.tokens import Tok, classify, find_variables, normalize, tokenize
 
 
 class Equation(BaseModel):
-    """One `lhs = rhs` claim found in step `step` (0-based index into `ParsedCompletion.steps`).
+    """One `lhs = rhs` claim found in step `step` (1-based: `ParsedCompletion.steps[step - 1]`).
 
     `lhs` and `rhs` are the expressions as `parsing.arith` reads them (units dropped, `x` -> `*`,
     `$` and thousands commas removed, `%` kept): `60 meters * 3 sprints = 180 meters` gives lhs
@@ -82,7 +83,8 @@ class Equation(BaseModel):
 # * a computation whose right side cannot be read (`27 - 9 = (6 * x) - (3 * x)`, `16 + 3 = a
 #   dozen`) is recorded with `rhs_value` None: not checkable, but its numbers and value count.
 
-_MAX_STEP_CHARS = 3000  # equations are looked for in the first 3000 characters of a step
+_MAX_STEP_CHARS = 3000  # equations are looked for in the first 3000 characters of a sentence
+_MAX_LINE_CHARS = 20_000  # and in the sentences of the first 20,000 characters of a step
 _MAX_LINKS = 60  # `=` signs read per step
 _MAX_LHS_TOKENS = 48  # tokens looked back from an `=` for its left side
 _MAX_UNIT_WORDS = 6  # words dropped as a unit after one number (`of the original number of books`)
@@ -418,36 +420,40 @@ def _duplicates(text_eq: Equation, annotation: Equation) -> bool:
 
 
 def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
-    """Every equation the steps state, in order: GSM8K calculator annotations `<<expr=result>>` first
-    read (source "annotation") and stripped, then the equations written in the text (source "text"),
-    less those that repeat an annotation of the same step."""
+    """Every equation the steps state, in order, each with its 1-based step number: GSM8K
+    calculator annotations `<<expr=result>>` first read (source "annotation") and stripped, then the
+    equations written in the text (source "text"), less those that repeat an annotation of the same
+    sentence. Equations are read sentence by sentence (`line_sentences`)."""
     stripped: list[str] = []
     annotations: list[list[tuple[int, str]]] = []
-    for step in steps:
-        pieces: list[str] = []
-        found: list[tuple[int, str]] = []
-        last, length = 0, 0
-        for match in _ANNOTATION_RE.finditer(step):
-            pieces.append(step[last : match.start()])
-            length += match.start() - last
-            if len(found) < _MAX_LINKS:
-                found.append((length, match.group(1)))
-            last = match.end()
-        pieces.append(step[last:])
-        stripped.append(normalize("".join(pieces)[:_MAX_STEP_CHARS]))
-        annotations.append(found)
+    numbers: list[int] = []
+    for number, step in enumerate(steps, start=1):
+        for sentence in line_sentences(step[:_MAX_LINE_CHARS]):
+            pieces: list[str] = []
+            found: list[tuple[int, str]] = []
+            last, length = 0, 0
+            for match in _ANNOTATION_RE.finditer(sentence):
+                pieces.append(sentence[last : match.start()])
+                length += match.start() - last
+                if len(found) < _MAX_LINKS:
+                    found.append((length, match.group(1)))
+                last = match.end()
+            pieces.append(sentence[last:])
+            stripped.append(normalize("".join(pieces)[:_MAX_STEP_CHARS]))
+            annotations.append(found)
+            numbers.append(number)
     token_lists = [tokenize(text) for text in stripped]
     variables = find_variables(token_lists)
     next_chain = [0]
     equations: list[Equation] = []
-    for index, (text, tokens, notes) in enumerate(zip(stripped, token_lists, annotations, strict=True)):
+    for number, text, tokens, notes in zip(numbers, stripped, token_lists, annotations, strict=True):
         from_notes: list[tuple[int, Equation]] = []
         for offset, inner in notes:
-            from_notes.extend((offset, eq) for eq in _annotation_equations(index, inner, next_chain[0]))
+            from_notes.extend((offset, eq) for eq in _annotation_equations(number, inner, next_chain[0]))
             next_chain[0] += 1
         from_text = [
             (offset, eq)
-            for offset, eq in _text_equations(index, text, classify(tokens, variables), next_chain)
+            for offset, eq in _text_equations(number, text, classify(tokens, variables), next_chain)
             if not any(_duplicates(eq, note) for _, note in from_notes)
         ]
         equations.extend(eq for _, eq in sorted(from_notes + from_text, key=lambda pair: pair[0]))

@@ -1,5 +1,9 @@
-"""Cut a rationale into the steps a reader sees: its lines, a line of several sentences split into
-sentences. Step numbers shown to users and stored on disk are 1-based positions in this tuple."""
+"""Cut a rationale into the steps a reader sees (its lines) and a line into sentences.
+
+Step numbers shown to users and stored on disk are 1-based positions in `split_steps`: a model's
+`Step 3: ...` line, a markdown list item, a paragraph of an R1 trace. Equations are read sentence by
+sentence inside a step (`parsing.equations`); interventions truncate a chain of thought at sentences.
+"""
 
 from __future__ import annotations
 
@@ -17,22 +21,24 @@ _LIST_MARKER_RE = re.compile(
 
 
 def split_steps(rationale: str) -> tuple[str, ...]:
-    """The rationale's steps: its non-empty lines, a line of several sentences split into sentences.
+    """The rationale's steps: its non-empty lines, stripped. Lines without a letter or digit (`---`,
+    code fences) are dropped. Text is kept as written, list markers and GSM8K calculator
+    annotations included."""
+    lines = (raw.strip() for raw in rationale.splitlines())
+    return tuple(line for line in lines if any(c.isalnum() for c in line))
+
+
+def split_sentences(text: str) -> tuple[str, ...]:
+    """The sentences of `text`'s steps, in order: each step (line) cut into sentences.
 
     A sentence ends at `.`, `!` or `?` followed by white space, so decimals (`3.5`, `$2.50`) never
     split; neither do list markers (`1. Janet ...`), initials and a few abbreviations (`Mr.`, `e.g.`).
-    Lines without a letter or digit (`---`, code fences) are dropped. Text is kept as written, list
-    markers and GSM8K calculator annotations included.
     """
-    steps: list[str] = []
-    for raw_line in rationale.splitlines():
-        line = raw_line.strip()
-        if any(c.isalnum() for c in line):
-            steps.extend(_split_sentences(line))
-    return tuple(steps)
+    return tuple(sentence for line in split_steps(text) for sentence in line_sentences(line))
 
 
-def _split_sentences(line: str) -> list[str]:
+def line_sentences(line: str) -> list[str]:
+    """The sentences of one line (see `split_sentences`)."""
     sentences: list[str] = []
     start = 0
     for match in _SENTENCE_END_RE.finditer(line):

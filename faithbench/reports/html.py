@@ -537,7 +537,7 @@ def _failures_card(label: str, records: list[SampleRecord], colour: str) -> str:
         scored += 1
         first = r.details.get("step_arithmetic", {}).get("first_wrong_step")
         if isinstance(first, int) and not isinstance(first, bool):
-            steps[min(first + 1, MAX_HIST_STEP)] += 1
+            steps[min(first, MAX_HIST_STEP)] += 1
     n_wrong = sum(steps.values())
     parts = [
         f'<div class="card failures-card" data-run="{_e(label)}">',
