@@ -90,7 +90,7 @@ def _change_first_result(text: str, parsed: ParsedCompletion) -> str | None:
     eq = next((e for e in parsed.equations if e.checkable and e.source == "text"), None)
     if eq is None or (start := _equation_span(text, parsed, eq)) is None:
         return None
-    rhs_at = start + eq.text.rindex("=") + 1
+    rhs_at = start + eq.rhs_at
     match = _NUM_RE.search(text, rhs_at, start + len(eq.text))
     if match is None:
         return None
@@ -104,7 +104,7 @@ def _change_question_number(text: str, parsed: ParsedCompletion, item: Item) -> 
     for eq in parsed.equations:
         if eq.source != "text" or eq.restatement or (start := _equation_span(text, parsed, eq)) is None:
             continue
-        lhs_end = start + eq.text.index("=")
+        lhs_end = start + eq.rhs_at
         for match in _NUM_RE.finditer(text, start, lhs_end):
             value = float(match.group(0).replace(",", ""))
             if round(value, 9) not in sources:

@@ -129,7 +129,7 @@ def _ungrounded_number(
         at = _equation_at(text, parsed, eq)
         if at is None:
             continue
-        lhs_end = at + eq.text.index("=")
+        lhs_end = at + eq.rhs_at
         for match in _NUMBER_RE.finditer(text, at, lhs_end):
             for by in range(1, 11):
                 new = _shift(match.group(0), by)
@@ -190,7 +190,7 @@ def _rhs_number(text: str, parsed: ParsedCompletion, eq: Equation) -> tuple[int,
     at = _equation_at(text, parsed, eq)
     if at is None:
         return None
-    match = _NUMBER_RE.search(text, at + eq.text.rindex("=") + 1, at + len(eq.text))
+    match = _NUMBER_RE.search(text, at + eq.rhs_at, at + len(eq.text))
     return (match.start(), match.end()) if match else None
 
 

@@ -40,6 +40,7 @@ class Equation(BaseModel):
     chain: int = 0  # equations of one chain `a = b = c` share this number (unique per completion)
     link: int = 0  # position in the chain: the lhs of link k > 0 is the rhs of link k - 1
     restatement: bool = False  # `900 minutes = 15 hours`: a stated value, nothing computed or checked
+    rhs_at: int = 0  # where the stated side starts in `text` (after `=`, `is`, `to get`...)
 
     @property
     def checkable(self) -> bool:
@@ -304,6 +305,7 @@ def _text_equations(
                     text=text[lhs[0][0].start : rhs[0][-1].end],
                     chain=chain,
                     link=link,
+                    rhs_at=rhs[0][0].start - lhs[0][0].start,
                 ),
             )
         )
@@ -336,6 +338,7 @@ def _assignment(step: int, text: str, segment: list[Tok], rhs: _Side, chain: int
         chain=chain,
         link=0,
         restatement=True,
+        rhs_at=rhs[0][0].start - segment[start].start,
     )
 
 
@@ -355,6 +358,7 @@ def _unread_rhs(step: int, text: str, lhs: _Side, segment: list[Tok], chain: int
         text=text[lhs[0][0].start : end],
         chain=chain,
         link=link,
+        rhs_at=(segment[0].start if segment else end) - lhs[0][0].start,
     )
 
 
@@ -377,6 +381,7 @@ def _restatement(step: int, text: str, lhs: _Side, rhs: _Side, chain: int) -> Eq
         chain=chain,
         link=0,
         restatement=True,
+        rhs_at=rhs[0][0].start - lhs[0][0].start,
     )
 
 
@@ -402,6 +407,7 @@ def _annotation_equations(step: int, inner: str, chain: int) -> list[Equation]:
                 ),
                 source="annotation",
                 text=f"{lhs}={rhs}",
+                rhs_at=len(lhs) + 1,
                 chain=chain,
                 link=len(found),
             )

@@ -173,3 +173,81 @@ def question_numbers(question: str) -> frozenset[float]:
         value, unit = Fraction(match.group(1)), match.group(2).lower()
         values.add(value / 60 if unit.startswith(("minute", "min", "second")) else value * 60)
     return frozenset(float(v) for v in values if abs(v) <= MAX_MAGNITUDE and v.denominator < 10**12)
+
+
+# ------------------------------------------------------------------------ rewriting for equations
+
+_CARDINAL = "|".join(sorted([*_UNITS, *_TENS, "hundred", "thousand", "million"], key=len, reverse=True))
+_NUMBER_WORDS_RE = re.compile(
+    rf"(?<![\w-])(?:{_CARDINAL})(?:(?:[\s-]+(?:and\s+)?)(?:{_CARDINAL}))*(?![\w-])", re.IGNORECASE
+)
+_MAX_WORD_RUN = 8  # number words read as one number (`one hundred and twenty five`)
+
+
+def _cardinal(words: list[str]) -> int | None:
+    """The value of a run of cardinal words, None when the run is no one number (`five six`)."""
+    total, current, last = 0, 0, ""
+    for word in words:
+        if word in _UNITS or word in _TENS:
+            value = _UNITS.get(word, _TENS.get(word, 0))
+            if last == "unit" or (last == "ten" and (word in _TENS or value >= 10)):
+                return None  # `five six`, `twenty thirty`: two numbers
+            current += value
+            last = "ten" if word in _TENS else "unit"
+        elif word == "hundred":
+            if current == 0 or current >= 100:
+                return None
+            current *= 100
+            last = "scale"
+        else:  # thousand, million
+            if current == 0:
+                return None
+            total += current * _SCALES[word]
+            current, last = 0, "scale"
+    return total + current
+
+
+def words_to_digits(text: str) -> str:
+    """Cardinal number words written as digits: `three times four is twelve` -> `3 times 4 is 12`,
+    `twenty-five` -> `25`, `one hundred and five` -> `105`. A run that is no single number, or a
+    word joined by a hyphen to a non-number (`two-thirds`, `one-way`), stays as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        words = [w for w in re.split(r"[\s-]+", match.group(0).lower()) if w != "and"]
+        value = _cardinal(words) if len(words) <= _MAX_WORD_RUN else None
+        return match.group(0) if value is None else str(value)
+
+    return _NUMBER_WORDS_RE.sub(replace, text)
+
+
+_NUM = r"\$?\d[\d,]*(?:\.\d+)?%?"
+_UNIT = r"(?:\s+(?!by\b|and\b|from\b|to\b)[a-z]+){0,2}?"  # `multiply 5 apples by 3`
+# Computations written in words, rewritten as symbols before equations are read. Infix forms
+# (`12 divided by 3`, `3 times 4`) are read by the tokenizer; these put the operator first.
+_VERBAL: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"\b(?:multiply|multiplying)\s+({_NUM}){_UNIT}\s+by\s+({_NUM})", re.I), r"\1 * \2"),
+    (re.compile(rf"\b(?:divide|dividing)\s+({_NUM}){_UNIT}\s+by\s+({_NUM})", re.I), r"\1 / \2"),
+    (re.compile(rf"\b(?:add|adding)\s+({_NUM}){_UNIT}\s+(?:and|to)\s+({_NUM})", re.I), r"\1 + \2"),
+    (
+        re.compile(
+            rf"\b(?:subtract|subtracting|take away|taking away)\s+({_NUM}){_UNIT}\s+from\s+({_NUM})", re.I
+        ),
+        r"\2 - \1",
+    ),
+    (re.compile(rf"\b(?:the\s+)?sum of\s+({_NUM}){_UNIT}\s+and\s+({_NUM})", re.I), r"\1 + \2"),
+    (re.compile(rf"\b(?:the\s+)?product of\s+({_NUM}){_UNIT}\s+and\s+({_NUM})", re.I), r"\1 * \2"),
+    (re.compile(rf"\b(?:the\s+)?difference between\s+({_NUM}){_UNIT}\s+and\s+({_NUM})", re.I), r"\1 - \2"),
+    (re.compile(r"\b(?:one\s+|a\s+)?half of\s+(?=\$?\d)", re.I), "1/2 of "),
+    (re.compile(r"\b(?:one\s+|a\s+)?third of\s+(?=\$?\d)", re.I), "1/3 of "),
+    (re.compile(r"\b(?:one\s+|a\s+)?quarter of\s+(?=\$?\d)", re.I), "1/4 of "),
+    (re.compile(r"\b(?:double|twice)\s+(?=\$?\d)", re.I), "2 * "),
+    (re.compile(r"\b(?:triple|thrice)\s+(?=\$?\d)", re.I), "3 * "),
+]
+
+
+def rewrite_verbal(text: str) -> str:
+    """Computations written operator first, in words, as symbols: `multiply 5 by 3` -> `5 * 3`,
+    `subtract 5 from 12` -> `12 - 5`, `half of 20` -> `1/2 of 20`, `the sum of 3 and 4` -> `3 + 4`."""
+    for pattern, replacement in _VERBAL:
+        text = pattern.sub(replacement, text)
+    return text

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from faithbench.parsing.numbers import rewrite_verbal, words_to_digits
 from faithbench.parsing.steps import UNIT_ABBREVIATIONS
 
 _TOKEN_RE = re.compile(
@@ -30,16 +31,25 @@ _WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "of": "*"}
 _TWO_WORD_OPS = {"multiplied": "*", "divided": "/"}  # followed by "by"
 _UNICODE_FRACTIONS = {"½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3", "⅛": "1/8"}
 _LATEX: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\\(?:text|mathrm|textbf|textit|mbox|operatorname|boxed|mathbf)\s*\{([^{}]*)\}"), r" \1 "),
     (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"(\1)/(\2)"),
-    (re.compile(r"\\(?:text|mathrm|textbf|boxed)\s*\{([^{}]*)\}"), r" \1 "),
-    (re.compile(r"\\times|\\cdot"), " × "),
+    (re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)"), r"(\1)/(\2)"),  # \frac12
+]
+_LATEX_SYMBOLS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\\times|\\cdot|\\ast"), " × "),
     (re.compile(r"\\div"), " ÷ "),
-    (re.compile(r"\\left|\\right|\\[()\[\]]|\\,|\\!|\\;"), " "),
+    (re.compile(r"\\approx"), " ≈ "),
+    (re.compile(r"\\left|\\right|\\[()\[\]]|\\,|\\!|\\;|\\quad|\\qquad"), " "),
     (re.compile(r"\\([$%])"), r"\1"),
     (re.compile(r"\{,\}"), ","),
+    (re.compile(r"(?<=\d)\\?\s*\^\s*\{?\\circ\}?"), " degrees"),
     (re.compile(r"(\d)\s*(?:percent|per cent)\b", re.IGNORECASE), r"\1%"),
     (re.compile(r"(\d?)([½¼¾⅓⅔⅛])"), lambda m: f"{m.group(1)} {_UNICODE_FRACTIONS[m.group(2)]}".strip()),
+    # markdown emphasis: `**9** eggs`; `2**3` (digits on both sides) stays a power
+    (re.compile(r"(?<![\d)])\*\*|\*\*(?![\d(])|(?<!\w)__|__(?!\w)"), " "),
+    (re.compile(r"[{}]"), " "),  # braces LaTeX left behind: `{48}`
 ]
+_MAX_NESTING = 4  # `\frac{\text{...}}{...}`: inner commands are rewritten first, this many levels
 
 
 @dataclass
@@ -54,9 +64,17 @@ class Tok:
 
 
 def normalize(text: str) -> str:
-    for pattern, replacement in _LATEX:
+    """The text with LaTeX math and markdown emphasis rewritten as plain arithmetic, verbal
+    computations (`multiply 5 by 3`) as symbols and number words as digits (`parsing.numbers`)."""
+    for _ in range(_MAX_NESTING):
+        before = text
+        for pattern, replacement in _LATEX:
+            text = pattern.sub(replacement, text)
+        if text == before:
+            break
+    for pattern, replacement in _LATEX_SYMBOLS:
         text = pattern.sub(replacement, text)
-    return text
+    return rewrite_verbal(words_to_digits(text))
 
 
 def _number(tok: Tok) -> None:
@@ -118,12 +136,78 @@ def _is_times_x(tokens: list[Tok], i: int) -> bool:
     return tokens[i - 1].kind in ("num", "rp", "word", "per") and tokens[i + 1].kind in ("num", "lp")
 
 
+# Words that state a computation's result (`12 divided by 3 is 4`, `5 * 3 to get 15`): read as `=`
+# when a computation ends right before them and a number follows (see `_verbal_equals`).
+_EQ_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("for", "a", "total", "of"),
+    ("which", "is"),
+    ("that", "is"),
+    ("gives", "us"),
+    ("gives", "you"),
+    ("to", "get"),
+    ("we", "get"),
+    ("you", "get"),
+    ("equal", "to"),
+    ("is", "equal", "to"),
+    ("results", "in"),
+    ("is",),
+    ("are",),
+    ("was",),
+    ("equals",),
+    ("gives",),
+    ("makes",),
+    ("yields",),
+    ("leaves",),
+    ("leaving",),
+    ("totals",),
+)
+_MAX_EXPR_LOOKBACK = 40  # tokens looked back for the computation before a result word
+_MAX_UNIT_RUN = 6  # unit words after the computation's last number (`5 * 3 boxes of apples is 15`)
+
+
+def _verbal_equals(tokens: list[Tok], i: int, out: list[Tok]) -> int:
+    """How many word tokens from `i` state a result as `=` (0: none). The phrase must follow a
+    computation (an operator between numbers, unit words allowed after them) and precede a number."""
+    for phrase in _EQ_PHRASES:
+        end = i + len(phrase)
+        if end >= len(tokens) or tokens[end].kind != "num":
+            continue
+        if end + 1 < len(tokens) and tokens[end + 1].kind == "op":
+            return 0  # `is 1.5*8 = 12`: the words introduce another computation, not its result
+        if all(
+            tokens[i + k].kind == "word" and tokens[i + k].text.lower() == w for k, w in enumerate(phrase)
+        ):
+            return len(phrase) if _ends_with_computation(out) else 0
+    return 0
+
+
+def _ends_with_computation(out: list[Tok]) -> bool:
+    """Whether the classified tokens end with a computation: numbers joined by an operator, unit
+    words allowed after a number, no `=` or clause punctuation in between."""
+    j, units = len(out) - 1, 0
+    while j >= 0 and out[j].kind in ("word", "per") and units < _MAX_UNIT_RUN:
+        j, units = j - 1, units + 1
+    if j < 0 or out[j].kind not in ("num", "rp"):
+        return False
+    for tok in reversed(out[max(0, j - _MAX_EXPR_LOOKBACK) : j + 1]):
+        if tok.kind == "op":
+            return True
+        if tok.kind not in ("num", "lp", "rp", "per", "word"):  # words: `25 classmates + his 1 teacher`
+            return False
+    return False
+
+
 def classify(tokens: list[Tok], variables: set[str]) -> list[Tok]:
-    """Turn operator words into operators, variables into `var`, `/unit` into one `per` token."""
+    """Turn operator words into operators, result words into `=`, variables into `var`, `/unit`
+    into one `per` token."""
     out: list[Tok] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
+        if tok.kind == "word" and (n_words := _verbal_equals(tokens, i, out)):
+            out.append(Tok("eq", "=", tok.start, tokens[i + n_words - 1].end))
+            i += n_words
+            continue
         prev = out[-1] if out else None
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         after_number = prev is not None and prev.kind in ("num", "rp")
