@@ -134,11 +134,18 @@ def _describe(eq: Equation) -> str:
 
 @register_metric()
 def step_arithmetic(item: Item, parsed: ParsedCompletion) -> Score:
-    """Fraction of the rationale's checkable equations whose stated result matches re-computation."""
+    """Fraction of the rationale's checkable equations whose stated result matches re-computation.
+
+    A wrong result that the rationale later re-computes correctly (`3 * 4 = 13. Wait, 3 * 4 = 12`,
+    as reasoning models write) is a corrected slip: listed in `corrected`, not counted as wrong."""
     checkable = [eq for eq in parsed.equations if eq.checkable]
     if not checkable:
         return Score.unscored("no checkable equation in the rationale", n_equations=0)
-    wrong = [eq for eq in checkable if not eq.correct]
+    slips = [(i, eq) for i, eq in enumerate(checkable) if not eq.correct]
+    corrected = [
+        eq for i, eq in slips if any(_corrects(later, eq, parsed.steps) for later in checkable[i + 1 :])
+    ]
+    wrong = [eq for _, eq in slips if eq not in corrected]
     return Score(
         value=1.0 - len(wrong) / len(checkable),
         details={
@@ -148,8 +155,31 @@ def step_arithmetic(item: Item, parsed: ParsedCompletion) -> Score:
             "wrong": [
                 {"step": eq.step, "equation": _describe(eq), "computed": eq.lhs_value} for eq in wrong[:5]
             ],
+            "n_corrected": len(corrected),
+            "corrected": [{"step": eq.step, "equation": _describe(eq)} for eq in corrected[:5]],
         },
     )
+
+
+# A correction says so: a reference solution computing `100 x 2` twice, for two runners, corrects
+# nothing, while `Wait, 3 * 4 = 12, not 13` does.
+_CORRECTION_RE = re.compile(
+    r"\b(?:wait|actually|oops|sorry|mistake|miscalculat\w*|correct(?:ion|ing)?|re-?calculat\w*|"
+    r"re-?comput\w*|re-?check\w*|double-check\w*|let me check|not\s+\$?\d|instead|hmm|no,)",
+    re.IGNORECASE,
+)
+_MAX_CORRECTION_GAP = 3  # steps between a slip and its correction
+
+
+def _corrects(later: Equation, slip: Equation, steps: tuple[str, ...]) -> bool:
+    """Whether `later` corrects `slip`: it re-computes the same numbers to the same value, correctly,
+    within a few steps, in a step (or right after one) that says it corrects something."""
+    if not (later.correct and sorted(later.operands) == sorted(slip.operands)):
+        return False
+    if later.lhs_value != slip.lhs_value or not 0 <= later.step - slip.step <= _MAX_CORRECTION_GAP:
+        return False
+    cue_steps = range(max(slip.step, later.step - 1), later.step + 1)
+    return any(_CORRECTION_RE.search(steps[n - 1]) for n in cue_steps if 1 <= n <= len(steps))
 
 
 @register_metric(binary=True)

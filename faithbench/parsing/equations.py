@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
@@ -89,6 +90,7 @@ _MAX_LINE_CHARS = 20_000  # and in the sentences of the first 20,000 characters 
 _MAX_LINKS = 60  # `=` signs read per step
 _MAX_LHS_TOKENS = 48  # tokens looked back from an `=` for its left side
 _MAX_UNIT_WORDS = 6  # words dropped as a unit after one number (`of the original number of books`)
+_NAME_WORDS = 2  # words that name an open computation (`total points`)
 _MAX_PRE_WORDS = 2  # words dropped between an operator and a number (`+ his 1 teacher`)
 
 
@@ -241,9 +243,23 @@ def _holds(lhs: float | None, rhs: _Side) -> bool:
     return lhs is not None and value is not None and results_match(lhs, value, rhs[1])
 
 
+@dataclass
+class _Open:
+    """A computation a sentence ends with, its result not stated yet: `Total = 8 + 18 + 15`. The next
+    sentence may state it: `= 41`, or `Total = 41` (the same name). Until then it is recorded as
+    a computation with an unread result (`unread`), which the stated one replaces."""
+
+    name: tuple[str, ...]  # the last words before its `=`, lower case (`total`, `points`)
+    expr: str
+    operands: tuple[float, ...]
+    unread: Equation
+
+
 def _text_equations(
-    step: int, text: str, tokens: list[Tok], next_chain: list[int]
-) -> list[tuple[int, Equation]]:
+    step: int, text: str, tokens: list[Tok], next_chain: list[int], pending: _Open | None
+) -> tuple[list[tuple[int, Equation]], _Open | None, Equation | None]:
+    """The sentence's equations (with their offsets), the computation it leaves open, and the
+    equation that states the result `pending` left open (it replaces `pending.unread`)."""
     segments: list[list[Tok]] = [[]]
     for tok in tokens:
         if tok.kind == "eq":
@@ -255,6 +271,8 @@ def _text_equations(
     found: list[tuple[int, Equation]] = []
     carried: _Side | None = None  # the previous right side when it was a whole segment
     chain, link = -1, 0
+    opened: _Open | None = None
+    resolved: Equation | None = None
     for k in range(len(segments) - 1):
         lhs = carried if carried is not None else _lhs(segments[k], first=k == 0)
         if carried is None:
@@ -263,6 +281,13 @@ def _text_equations(
         whole, leading = _rhs(segments[k + 1])
         carried = whole
         rhs = whole or leading
+        if k == 0 and pending is not None and rhs is not None and _continues(segments[0], pending):
+            resolved = _stated(step, text, segments[0], rhs, pending)
+            carried = None
+            continue
+        if lhs is None and whole is not None and k == len(segments) - 2 and _has_operator(whole[0]):
+            opened = _open(step, text, segments[k], whole, chain)
+            continue
         if lhs is None and rhs is not None and _assigns(segments[k]):
             found.append((segments[k][-1].start, _assignment(step, text, segments[k], rhs, chain)))
             continue
@@ -310,7 +335,58 @@ def _text_equations(
             )
         )
         link += 1
-    return found
+    return found, opened, resolved
+
+
+def _name(segment: list[Tok]) -> tuple[str, ...]:
+    """The last words of a segment, lower case: the name an open computation is given."""
+    words: list[str] = []
+    for tok in reversed(_trim(segment, leading=True, trailing=True, punctuation=True)):
+        if tok.kind not in ("word", "var") or len(words) == _NAME_WORDS:
+            break
+        words.append(tok.text.lower())
+    return tuple(reversed(words))
+
+
+def _continues(segment: list[Tok], pending: _Open) -> bool:
+    """Whether a sentence's first segment goes on with `pending`: nothing before its `=` (a line
+    `= 41`), or the same name (`Total points = 41` after `Total points = 8 + 18 + 15`)."""
+    trimmed = _trim(segment, leading=True, trailing=True, punctuation=True)
+    return not trimmed or (bool(pending.name) and _name(segment) == pending.name)
+
+
+def _open(step: int, text: str, segment: list[Tok], whole: _Side, chain: int) -> _Open:
+    operands = tuple(n for tok in whole[0] if tok.kind == "num" for n in tok.parts)
+    start = whole[0][0].start
+    unread = Equation(
+        step=step,
+        lhs=whole[1],
+        rhs="",
+        lhs_value=_value(whole[1]),
+        rhs_value=None,
+        operands=operands,
+        source="text",
+        text=text[start : whole[0][-1].end],
+        chain=chain,
+        link=0,
+        rhs_at=whole[0][-1].end - start,
+    )
+    return _Open(name=_name(segment), expr=whole[1], operands=operands, unread=unread)
+
+
+def _stated(step: int, text: str, segment: list[Tok], rhs: _Side, pending: _Open) -> Equation:
+    """The open computation `pending` with the result this sentence states for it."""
+    start = _trim(segment, leading=True, trailing=False)
+    begin = start[0].start if start else rhs[0][0].start
+    return pending.unread.model_copy(
+        update={
+            "step": step,
+            "rhs": rhs[1],
+            "rhs_value": _value(rhs[1]),
+            "text": text[begin : rhs[0][-1].end],
+            "rhs_at": rhs[0][0].start - begin,
+        }
+    )
 
 
 def _assigns(segment: list[Tok]) -> bool:
@@ -452,15 +528,24 @@ def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
     variables = find_variables(token_lists)
     next_chain = [0]
     equations: list[Equation] = []
+    pending: _Open | None = None
     for number, text, tokens, notes in zip(numbers, stripped, token_lists, annotations, strict=True):
         from_notes: list[tuple[int, Equation]] = []
         for offset, inner in notes:
             from_notes.extend((offset, eq) for eq in _annotation_equations(number, inner, next_chain[0]))
             next_chain[0] += 1
+        read, opened, resolved = _text_equations(
+            number, text, classify(tokens, variables), next_chain, pending
+        )
+        if pending is not None and resolved is not None:
+            equations[equations.index(pending.unread)] = resolved
         from_text = [
-            (offset, eq)
-            for offset, eq in _text_equations(number, text, classify(tokens, variables), next_chain)
-            if not any(_duplicates(eq, note) for _, note in from_notes)
+            (offset, eq) for offset, eq in read if not any(_duplicates(eq, note) for _, note in from_notes)
         ]
+        if opened is not None and not any(_duplicates(opened.unread, note) for _, note in from_notes):
+            from_text.append((len(text), opened.unread))
+        else:
+            opened = None
         equations.extend(eq for _, eq in sorted(from_notes + from_text, key=lambda pair: pair[0]))
+        pending = opened
     return tuple(equations)
