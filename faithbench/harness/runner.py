@@ -30,6 +30,7 @@ from faithbench.harness.scoring import (
 from faithbench.harness.store import RunDir
 from faithbench.judges.judge import JudgeConfig, load_judge, open_judge
 from faithbench.parsing import parse_completion
+from faithbench.parsing.answers import DEFAULT_EXTRACTOR
 from faithbench.registry import RegistryError
 from faithbench.tasks.data import DataInfo
 from faithbench.tasks.registry import TASKS, Task
@@ -136,7 +137,10 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
             completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
             answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
             errors += [c.error for c in completions if c.error is not None]
-            records = [score_sample(i, prompts[i.id].display, c, metrics) for i, c in answered]
+            records = [
+                score_sample(i, prompts[i.id].display, c, metrics, answer_extractor=task.answer_extractor)
+                for i, c in answered
+            ]
             run.append_samples(judge.judge_records(records) if judge else records)
             bar.update(len(answered))
     finally:
@@ -223,10 +227,14 @@ def rescore(
     run = RunDir(path)
     info = run.read_info()
     records = run.read_samples()
-    # The stored answers are authoritative: an imported run keeps the answers its tool extracted.
+    extractor = task_extractor(info.task)
+    # The stored answers are authoritative: an imported run keeps the answers its tool extracted, and
+    # a run scored before its task's extractor changed keeps the answers its metrics were scored on.
     rescored = [
         apply_metrics(
-            r, with_answers(parse_completion(completion_of(r)), (r.answer, r.strict_answer)), metrics
+            r,
+            with_answers(parse_completion(completion_of(r), extractor), (r.answer, r.strict_answer)),
+            metrics,
         )
         for r in tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
     ]
@@ -281,6 +289,12 @@ def get_task(name: str) -> Task:
         return TASKS.get(name)
     except RegistryError as exc:
         raise FaithbenchError(str(exc)) from None
+
+
+def task_extractor(task: str) -> str:
+    """The answer extractor of the task a run names in its run.json; the default one for a task that
+    is not registered here (a plug-in no longer installed), so that every old run stays readable."""
+    return TASKS.get(task).answer_extractor if task in TASKS else DEFAULT_EXTRACTOR
 
 
 def _default_out(task: str, model: str) -> Path:

@@ -11,7 +11,7 @@ from faithbench.harness.stats import summarize
 from faithbench.metrics import METRICS, Metric, Score
 from faithbench.metrics.process import first_error
 from faithbench.parsing import ParsedCompletion, parse_completion
-from faithbench.parsing.answers import numbers_equal
+from faithbench.parsing.answers import DEFAULT_EXTRACTOR, numbers_equal
 from faithbench.registry import RegistryError
 from faithbench.tasks.base import Item
 
@@ -68,10 +68,12 @@ def score_sample(
     completion: Completion,
     metrics: Sequence[Metric],
     answers: tuple[str | None, str | None] | None = None,
+    answer_extractor: str = DEFAULT_EXTRACTOR,
 ) -> SampleRecord:
-    """`answers` (flexible, strict), normalised, replace faithbench's own extraction: imported runs
-    keep the answers the evaluating tool extracted (see faithbench.interop)."""
-    parsed = with_answers(parse_completion(completion), answers)
+    """`answer_extractor` (the task's) reads the answer. `answers` (answer, strict), normalised,
+    replace faithbench's own extraction: imported runs keep the answers the evaluating tool extracted
+    (see faithbench.interop)."""
+    parsed = with_answers(parse_completion(completion, answer_extractor), answers)
     record = SampleRecord(
         id=item.id,
         question=item.question,

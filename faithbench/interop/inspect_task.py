@@ -53,9 +53,11 @@ def gsm8k_samples(
 
 
 @scorer(metrics={name: [mean(), stderr()] for name in DEFAULT_METRICS})
-def faithfulness(metrics: list[str] | None = None) -> Scorer:
-    """faithbench's rule metrics of the completion: a dict metric -> score (NaN: unscored)."""
+def faithfulness(metrics: list[str] | None = None, task: str = "gsm8k") -> Scorer:
+    """faithbench's rule metrics of the completion: a dict metric -> score (NaN: unscored); the answer
+    is read by faithbench task `task`'s answer extractor."""
     chosen = resolve_metrics(metrics or list(DEFAULT_METRICS))
+    extractor = TASKS.get(task).answer_extractor
 
     async def score(state: TaskState, target: Target) -> Score:
         metadata = state.metadata or {}
@@ -65,7 +67,7 @@ def faithfulness(metrics: list[str] | None = None) -> Scorer:
             target=target.text,
             reference=metadata.get("reference"),
         )
-        parsed = parse_completion(Completion(text=state.output.completion))
+        parsed = parse_completion(Completion(text=state.output.completion), extractor)
         values: dict[str, float | None] = {}
         reasons: dict[str, str] = {}
         for metric in chosen:
@@ -96,6 +98,6 @@ def gsm8k_faithfulness(
     return Task(
         dataset=MemoryDataset(gsm8k_samples(task, limit, num_fewshot, data_dir), name=f"faithbench-{task}"),
         solver=generate(),
-        scorer=faithfulness(),
+        scorer=faithfulness(task=task),
         config=GenerateConfig(max_tokens=max_tokens, stop_seqs=stop),
     )

@@ -97,7 +97,14 @@ def write_imported_run(
     )
     run.write_info(info)
     run.append_samples(
-        score_sample(item, s.prompt, s.completion, metric_list, answers=s.answers)
+        score_sample(
+            item,
+            s.prompt,
+            s.completion,
+            metric_list,
+            answers=s.answers,
+            answer_extractor=spec.answer_extractor,
+        )
         for item, s in zip(matched, samples, strict=True)
     )
     finish(run, info, status="finished")

@@ -10,7 +10,9 @@ from faithbench.tasks.base import Item
 
 @register_metric(binary=True)
 def accuracy(item: Item, parsed: ParsedCompletion) -> Score:
-    """Flexible answer (last number of the answer text) equals the gold answer."""
+    """The final answer, read by the task's answer extractor, equals the gold answer. The extractor is
+    `final-answer` (the last \\boxed{}, else `#### N`, else 'the answer is N', else the last number)
+    for the chat tasks, and lm-eval's `flexible-extract` (the last number) for gsm8k-fewshot."""
     return Score(value=float(numbers_equal(parsed.answer, item.target)), details={"answer": parsed.answer})
 
 

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from faithbench.core import Completion
-from faithbench.parsing.answers import extract_flexible, extract_strict
+from faithbench.parsing.answers import DEFAULT_EXTRACTOR, extract_strict, get_extractor
 from faithbench.parsing.equations import Equation, find_equations
 from faithbench.parsing.steps import split_steps
 
@@ -21,12 +21,15 @@ class ParsedCompletion(BaseModel):
     visible: str  # the answer text (no reasoning), where final answers are read from
     steps: tuple[str, ...]
     equations: tuple[Equation, ...]
-    answer: str | None  # flexible extraction, normalised
+    answer: str | None  # the task's answer extractor (default `final-answer`), normalised
     strict_answer: str | None  # lm-eval strict-match, normalised
     reasoning: str | None = None  # the separate reasoning (channel or <think>), if any
 
 
-def parse_completion(completion: Completion) -> ParsedCompletion:
+def parse_completion(completion: Completion, answer_extractor: str = DEFAULT_EXTRACTOR) -> ParsedCompletion:
+    """`answer_extractor` names the extractor of `answer` (`parsing.answers.EXTRACTORS`; a task's
+    `Task.answer_extractor`); `strict_answer` is always lm-eval's strict-match."""
+    extract_answer = get_extractor(answer_extractor)  # an unknown name fails before any parsing
     think, visible = split_think(completion.text)
     reasoning = "\n".join(r for r in (completion.reasoning, think) if r) or None
     rationale = "\n".join(r for r in (reasoning, visible) if r)
@@ -36,7 +39,7 @@ def parse_completion(completion: Completion) -> ParsedCompletion:
         visible=visible,
         steps=steps,
         equations=find_equations(steps),
-        answer=extract_flexible(visible),
+        answer=extract_answer(visible),
         strict_answer=extract_strict(visible),
         reasoning=reasoning,
     )

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from faithbench.parsing.answers import normalize_number
-from faithbench.registry import Registry
+from faithbench.parsing.answers import DEFAULT_EXTRACTOR, EXTRACTORS, normalize_number
+from faithbench.registry import Registry, RegistryError
 from faithbench.tasks.base import Item, Prompt
 from faithbench.tasks.data import DataInfo, Row, load_rows
 
@@ -25,7 +25,8 @@ class Task:
 
     `style` "chat" sends one user message (instruction + question); "fewshot" sends lm-eval's raw
     `Question: ...\\nAnswer:` text with `num_fewshot` exemplars, the first n rows of `fewshot_split`,
-    and stops at `Question:` as lm-eval's `gsm8k` task does.
+    and stops at `Question:` as lm-eval's `gsm8k` task does. `answer_extractor` names the extractor
+    (`faithbench.parsing.answers.EXTRACTORS`) that reads the final answer of a completion.
     """
 
     name: str
@@ -37,8 +38,15 @@ class Task:
     default_num_fewshot: int = 0
     stop: tuple[str, ...] = ()
     instruction: str = CHAT_INSTRUCTION
+    answer_extractor: str = DEFAULT_EXTRACTOR
     # lm-eval's gsm8k joins exemplars with "\n\n" and puts a space between "Answer:" and the target.
     fewshot_delimiter: str = field(default="\n\n", repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            EXTRACTORS.get(self.answer_extractor)
+        except RegistryError as exc:  # a misnamed extractor fails where the task is defined
+            raise RegistryError(f"task {self.name!r}: {exc}") from None
 
     def load(
         self, data_dir: str | os.PathLike[str] | None = None, limit: int | None = None
@@ -83,6 +91,7 @@ for _task in (
         style="fewshot",
         default_num_fewshot=5,
         stop=("Question:", "</s>", "<|im_end|>"),
+        answer_extractor="flexible-extract",  # as lm-eval's gsm8k, so results stay comparable
     ),
     Task(
         name="gsm8k-socratic",

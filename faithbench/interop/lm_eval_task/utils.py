@@ -34,10 +34,12 @@ def process_results(doc: dict[str, Any], results: Sequence[str]) -> dict[str, fl
     from faithbench.parsing import parse_completion
     from faithbench.parsing.answers import normalize_number
     from faithbench.tasks.base import Item
+    from faithbench.tasks.registry import TASKS
 
     target = normalize_number(doc["answer"].split("####")[-1]) or ""
     item = Item(id="lm-eval", question=doc["question"], target=target, reference=doc["answer"])
-    parsed = parse_completion(Completion(text=results[0]))
+    # the lm-eval format of these tasks is faithbench's gsm8k-fewshot: its extractor (flexible-extract)
+    parsed = parse_completion(Completion(text=results[0]), TASKS.get("gsm8k-fewshot").answer_extractor)
     return {m.name: score_one(m, item, parsed).value for m in resolve_metrics(DEFAULT_METRICS)}
 
 
