@@ -49,11 +49,13 @@ def main() -> None:
     print(result.render_table())
     print(f"\n{result.seconds:.1f} s")
 
-    # ---- section 2: MR-GSM8K (faithbench.validity.mrgsm8k, written separately) goes here.
-    # It is called with the same arguments and prints its own tables, e.g.
-    #     from faithbench.validity import mrgsm8k
-    #     mrgsm8k_result = mrgsm8k.measure(...)
-    #     print(mrgsm8k_result.render_table())
+    # ---- section 2: MR-GSM8K's real wrong solutions against human first-error labels (all rows;
+    # the file is mr-gsm8k/original-wrong-solutions.jsonl beside --data-dir, or $FAITHBENCH_MR_GSM8K)
+    from faithbench.validity.mrgsm8k import mr_gsm8k_section
+
+    started = time.perf_counter()
+    print("\n" + mr_gsm8k_section(args.data_dir))
+    print(f"\n{time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the judge machinery loads only when a judge is asked for
+    from pydantic import BaseModel
+
     from faithbench.judges.judge import JudgeConfig
 
 _SPEC_HELP = (
@@ -56,21 +58,43 @@ def add_judge_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     """Add `judge-check` to the `faithbench` command's subparsers."""
     jc = subparsers.add_parser(
         "judge-check",
-        help="measure a judge on GSM8K references with planted errors before trusting it",
-        description="Grade GSM8K test reference solutions, untouched and with one planted error each "
-        "(a step's result changed, an ungrounded number, a wrong final answer), and report the "
-        "judge's detection and false-alarm rates, first-error-step accuracy, ProcessBench F1 and "
-        "Cohen's kappa with the rule-based metrics. Four cases per reference.",
+        help="measure a judge on planted errors or on MR-GSM8K's human labels before trusting it",
+        description="Suite 'planted' (default): grade GSM8K test reference solutions, untouched and "
+        "with one planted error each (a step's result changed, an ungrounded number, a wrong final "
+        "answer), and report the judge's detection and false-alarm rates, first-error-step accuracy, "
+        "ProcessBench F1 and Cohen's kappa with the rule-based metrics; four cases per reference. "
+        "Suite 'mr-gsm8k': grade MR-GSM8K's real wrong solutions and their GSM8K references, and "
+        "report the judge's first-error accuracy against the human labels, share flagged, false "
+        "alarms on references and ProcessBench F1 next to the rule metrics' same figures.",
     )
     add_judge_options(jc, required=True)
     jc.add_argument(
-        "--limit", type=int, default=25, help="number of reference solutions (default 25, i.e. 100 cases)"
+        "--suite",
+        choices=("planted", "mr-gsm8k"),
+        default="planted",
+        help="planted errors in GSM8K references (default) or MR-GSM8K's human-labelled wrong solutions",
     )
-    jc.add_argument("--seed", type=int, default=0, help="seed choosing where errors are planted (default 0)")
+    jc.add_argument(
+        "--limit",
+        type=int,
+        help="planted: number of reference solutions (default 25, i.e. 100 cases); "
+        "mr-gsm8k: the first N usable wrong solutions, each with its reference (default all)",
+    )
+    jc.add_argument(
+        "--seed", type=int, default=0, help="planted: seed choosing where errors are planted (default 0)"
+    )
     jc.add_argument(
         "--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)"
     )
+    jc.add_argument(
+        "--mr-gsm8k",
+        type=Path,
+        metavar="FILE",
+        help="mr-gsm8k: MR-GSM8K's original-wrong-solutions.jsonl (else $FAITHBENCH_MR_GSM8K, else "
+        "mr-gsm8k/original-wrong-solutions.jsonl beside the GSM8K data folder)",
+    )
     jc.add_argument("--json", type=Path, help="write the report, with every case, as JSON here")
+    jc.add_argument("--out", type=Path, help="write the printed table here too")
     jc.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     jc.add_argument("--quiet", action="store_true", help="no progress bar")
     jc.set_defaults(func=_judge_check)
@@ -81,19 +105,38 @@ def _judge_check(args: argparse.Namespace) -> int:
     from faithbench.errors import FaithbenchError
     from faithbench.judges.check import check_table, run_judge_check
 
-    if args.limit < 1:
+    if args.limit is not None and args.limit < 1:
         raise FaithbenchError("--limit must be at least 1")
+    if args.mr_gsm8k is not None and args.suite != "mr-gsm8k":
+        raise FaithbenchError("--mr-gsm8k is an option of --suite mr-gsm8k")
     config = judge_config(args)
     assert config is not None
-    report = run_judge_check(
-        config,
-        args.limit,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        use_cache=not args.no_cache,
-        progress=not args.quiet,
-    )
-    print(check_table(report))
+    report: BaseModel
+    if args.suite == "mr-gsm8k":
+        from faithbench.validity.mrgsm8k import run_judge_suite
+
+        report = run_judge_suite(
+            config,
+            args.mr_gsm8k,
+            data_dir=args.data_dir,
+            limit=args.limit,
+            use_cache=not args.no_cache,
+            progress=not args.quiet,
+        )
+        table = report.render_table()
+    else:
+        report = run_judge_check(
+            config,
+            25 if args.limit is None else args.limit,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            use_cache=not args.no_cache,
+            progress=not args.quiet,
+        )
+        table = check_table(report)
+    print(table)
+    if args.out:
+        _write(args.out, table + "\n")
     if args.json:
         _write(args.json, report.model_dump_json(indent=2) + "\n")
     return 0
