@@ -274,6 +274,7 @@ def _text_equations(
     opened: _Open | None = None
     resolved: Equation | None = None
     for k in range(len(segments) - 1):
+        linked = carried is not None
         lhs = carried if carried is not None else _lhs(segments[k], first=k == 0)
         if carried is None:
             chain, link = next_chain[0], 0
@@ -285,7 +286,8 @@ def _text_equations(
             resolved = _stated(step, text, segments[0], rhs, pending)
             carried = None
             continue
-        if lhs is None and whole is not None and k == len(segments) - 2 and _has_operator(whole[0]):
+        named = lhs is None or (not linked and not _has_operator(lhs[0]))  # `Result 1 =`, `1 glass =`
+        if named and whole is not None and k == len(segments) - 2 and _has_operator(whole[0]):
             opened = _open(step, text, segments[k], whole, chain)
             continue
         if lhs is None and rhs is not None and _assigns(segments[k]):
@@ -342,10 +344,10 @@ def _name(segment: list[Tok]) -> tuple[str, ...]:
     """The last words of a segment, lower case: the name an open computation is given."""
     words: list[str] = []
     for tok in reversed(_trim(segment, leading=True, trailing=True, punctuation=True)):
-        if tok.kind not in ("word", "var") or len(words) == _NAME_WORDS:
+        if tok.kind not in ("word", "var", "num") or len(words) == _NAME_WORDS:
             break
         words.append(tok.text.lower())
-    return tuple(reversed(words))
+    return tuple(reversed(words)) if any(not w[0].isdigit() for w in words) else ()
 
 
 def _continues(segment: list[Tok], pending: _Open) -> bool:

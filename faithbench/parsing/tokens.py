@@ -31,6 +31,8 @@ _WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "of": "*"}
 _TWO_WORD_OPS = {"multiplied": "*", "divided": "/"}  # followed by "by"
 _UNICODE_FRACTIONS = {"½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3", "⅛": "1/8"}
 _LATEX: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\{,\}"), ","),  # 9{,}300, also inside \frac{...}
+    (re.compile(r"\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z])\s*\}"), r"\1"),  # 300 \text{g}: a unit, glued
     (re.compile(r"\\(?:text|mathrm|textbf|textit|mbox|operatorname|boxed|mathbf)\s*\{([^{}]*)\}"), r" \1 "),
     (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"(\1)/(\2)"),
     (re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)"), r"(\1)/(\2)"),  # \frac12
@@ -197,6 +199,20 @@ def _ends_with_computation(out: list[Tok]) -> bool:
     return False
 
 
+def _after_unit(out: list[Tok]) -> bool:
+    """Whether the classified tokens end with a number and at most two unit words after it."""
+    tail = out[-3:]
+    for k in range(len(tail) - 1, -1, -1):
+        if tail[k].kind in ("num", "rp"):
+            return k < len(tail) - 1
+        if tail[k].kind not in ("word", "per") or tail[k].text.lower() in _NOT_UNITS:
+            return False
+    return False
+
+
+_NOT_UNITS = frozenset({"is", "are", "was", "and", "so", "then", "which", "that", "to", "by", "of"})
+
+
 def classify(tokens: list[Tok], variables: set[str]) -> list[Tok]:
     """Turn operator words into operators, result words into `=`, variables into `var`, `/unit`
     into one `per` token."""
@@ -211,15 +227,21 @@ def classify(tokens: list[Tok], variables: set[str]) -> list[Tok]:
         prev = out[-1] if out else None
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         after_number = prev is not None and prev.kind in ("num", "rp")
+        after_unit = after_number or _after_unit(out)  # `12 miles divided by 4 mph`
         if tok.kind == "word":
             low = tok.text.lower()
             if _is_times_x(tokens, i):
                 tok.kind, tok.canon = "op", "*"
-            elif low in _WORD_OPS and after_number and nxt is not None and nxt.kind in ("num", "lp"):
+            elif (
+                low in _WORD_OPS
+                and (after_number or (after_unit and low != "of"))
+                and nxt is not None
+                and nxt.kind in ("num", "lp")
+            ):
                 tok.kind, tok.canon = "op", _WORD_OPS[low]
             elif (
                 low in _TWO_WORD_OPS
-                and after_number
+                and after_unit
                 and i + 2 < len(tokens)
                 and tokens[i + 1].text.lower() == "by"
                 and tokens[i + 2].kind in ("num", "lp")
