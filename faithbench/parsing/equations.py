@@ -104,12 +104,24 @@ _MARKUP = frozenset({"*", "**", "^", "`", "_", "#", "$", "\\", "•"})
 _ANNOTATION_RE = re.compile(r"<<([^<>]{0,300})>>")
 
 
+def _has_words(span: list[Tok], open_at: int) -> bool:
+    """Whether the parenthesis opening at `open_at` holds words (or is not closed in `span`)."""
+    depth = 0
+    for tok in span[open_at:]:
+        depth += (tok.kind == "lp") - (tok.kind == "rp")
+        if tok.kind in ("word", "per", "var"):
+            return True
+        if depth == 0:
+            return False
+    return True
+
+
 def _clean(span: list[Tok]) -> str | None:
     """The arithmetic expression a token span writes, with units dropped; None if it is not one."""
     parts: list[str] = []
     prev = ""  # kind of the last token kept
     words, mode = 0, ""  # the run of dropped words: "unit" after a number, "pre" after an operator
-    for tok in span:
+    for index, tok in enumerate(span):
         if tok.kind in ("word", "per"):
             if tok.kind == "word" and tok.text.lower() in _CLAUSE_WORDS:
                 return None
@@ -132,9 +144,9 @@ def _clean(span: list[Tok]) -> str | None:
             return None  # `3 apples 4` is no product; `+ his 1` needs the number
         if tok.kind in ("num", "lp") and prev in ("num", "rp"):
             if (tok.kind == "num" and prev == "num") or (
-                tok.kind == "lp" and not tok.glued and "/" not in parts[-1]
+                tok.kind == "lp" and not tok.glued and "/" not in parts[-1] and _has_words(span, index)
             ):
-                return None  # `= 4 (15 minutes)` is a remark, not 4 * 15; `1/2 (68)` is a product
+                return None  # `= 4 (15 minutes)` is a remark, not 4 * 15; `1/2 (68)`, `3 (16)` are products
             parts.append("*")  # 2(40 + 9), (1/2) 278
         words = 0
         parts.append(tok.canon or tok.text)
@@ -150,10 +162,10 @@ def _has_operator(span: list[Tok]) -> bool:
     `1/2 a cup = 4 ounces` converts units, it computes nothing)."""
     if any(tok.kind == "op" for tok in span[1:]):
         return True
-    for prev, tok in itertools.pairwise(span):
-        glued_paren = prev.kind in ("num", "rp") and tok.kind == "lp" and tok.glued
-        if glued_paren or (prev.kind == "rp" and tok.kind == "num"):
-            return True  # an implicit product: 2(60), (1/2) 278
+    for index, (prev, tok) in enumerate(itertools.pairwise(span), start=1):
+        paren = prev.kind in ("num", "rp") and tok.kind == "lp" and (tok.glued or not _has_words(span, index))
+        if paren or (prev.kind == "rp" and tok.kind == "num"):
+            return True  # an implicit product: 2(60), 3 (16), (1/2) 278
     return any("/" in tok.canon for tok in span if tok.kind == "num") and all(
         tok.kind not in ("word", "per") for tok in span
     )
@@ -184,7 +196,7 @@ def _lhs(segment: list[Tok], first: bool) -> tuple[list[Tok], str] | None:
             tok.kind == "op"
             and tok.canon == "-"
             and i + 1 < n
-            and segment[i + 1].kind == "num"
+            and segment[i + 1].kind in ("num", "lp")
             and segment[i + 1].glued
             and (i == 0 or segment[i - 1].kind not in ("num", "rp", "var"))
         )

@@ -174,13 +174,23 @@ def _verbal_equals(tokens: list[Tok], i: int, out: list[Tok]) -> int:
         end = i + len(phrase)
         if end >= len(tokens) or tokens[end].kind != "num":
             continue
-        if end + 1 < len(tokens) and tokens[end + 1].kind == "op":
-            return 0  # `is 1.5*8 = 12`: the words introduce another computation, not its result
-        if all(
+        if not all(
             tokens[i + k].kind == "word" and tokens[i + k].text.lower() == w for k, w in enumerate(phrase)
         ):
-            return len(phrase) if _ends_with_computation(out) else 0
+            continue
+        if _starts_computation(tokens, end):
+            return 0  # `is 1.5*8 = 12`: the words introduce another computation, not its result
+        return len(phrase) if _ends_with_computation(out) else 0
     return 0
+
+
+def _starts_computation(tokens: list[Tok], i: int) -> bool:
+    """Whether the number at `i` is followed by an operator (not `/unit`: `$700/week`)."""
+    if i + 1 >= len(tokens) or tokens[i + 1].kind != "op":
+        return False
+    per_unit = tokens[i + 1].text == "/" and i + 2 < len(tokens) and tokens[i + 2].kind == "word"
+    hyphenated = tokens[i + 1].text == "-" and i + 2 < len(tokens) and tokens[i + 2].kind == "word"
+    return not (per_unit or hyphenated)
 
 
 def _ends_with_computation(out: list[Tok]) -> bool:
