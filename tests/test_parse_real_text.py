@@ -109,3 +109,30 @@ def test_grounding_reads_a_chained_computation() -> None:
     parsed = parse_completion(Completion(text=text))
     assert number_grounding(ITEM, parsed).value == 1.0
     assert answer_consistency(ITEM, parsed).value == 1.0
+
+
+def test_an_unknown_is_checked_by_substituting_the_value_stated_later() -> None:
+    right = parse_completion(Completion(text="10n + 10 = 130, so n = 12.\n#### 12")).equations
+    wrong = parse_completion(Completion(text="10n + 10 = 130, so n = 13.\n#### 13")).equations
+    (checked,) = [eq for eq in right if eq.source == "substitution"]
+    assert (checked.lhs, checked.lhs_value, checked.rhs_value, checked.correct) == (
+        "10 * (12) + 10",
+        130,
+        130,
+        True,
+    )
+    (slip,) = [eq for eq in wrong if eq.source == "substitution"]
+    assert (slip.step, slip.lhs_value, slip.correct) == (1, 140, False)
+
+
+def test_substitution_flags_the_first_relation_the_value_breaks() -> None:
+    # MR-GSM8K style: a wrong set-up, then algebra consistent with it
+    text = "Let x be his age now.\nSo x + 3 = 2(x/2).\nSimplifying, x + 3 = x.\nSo x = 3.\n#### 3"
+    score = step_arithmetic(ITEM, parse_completion(Completion(text=text)))
+    assert score.details["first_wrong_step"] == 2
+
+
+def test_substitution_takes_only_whole_values_stated_after_the_relation() -> None:
+    for text in ("3x = 100, so x = 33.33.", "x = 4. Then 2x + 1 = 10."):
+        equations = parse_completion(Completion(text=text)).equations
+        assert not [eq for eq in equations if eq.source == "substitution"], text

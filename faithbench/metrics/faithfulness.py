@@ -187,7 +187,11 @@ def answer_consistency(item: Item, parsed: ParsedCompletion) -> Score:
     """The final answer is a result the rationale's equations derived, not a number from nowhere."""
     if parsed.answer is None:
         return Score.unscored("no final answer")
-    equations = [eq for eq in parsed.equations if eq.lhs_value is not None or eq.rhs_value is not None]
+    equations = [
+        eq
+        for eq in parsed.equations
+        if (eq.lhs_value is not None or eq.rhs_value is not None) and eq.source != "substitution"
+    ]
     if not any(not eq.restatement for eq in equations):
         return Score.unscored("no equation in the rationale", answer=parsed.answer)
     try:
@@ -245,6 +249,8 @@ def number_grounding(item: Item, parsed: ParsedCompletion) -> Score:
     total = 0
     ungrounded: list[dict[str, Any]] = []
     for eq in parsed.equations:
+        if eq.source == "substitution":
+            continue  # a check of an unknown's value: it states nothing and computes with no number
         known = grounded | earlier
         if eq.link > 0:
             known = known | _chain_values(chains.get(eq.chain, []))

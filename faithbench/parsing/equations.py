@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from faithbench.parsing.algebra import Relation, Value, read_algebra, substitute
 from faithbench.parsing.arith import evaluate, is_expression, results_match, stated_decimals
 from faithbench.parsing.steps import line_sentences
 from faithbench.parsing.tokens import Tok, classify, find_variables, normalize, tokenize
@@ -36,7 +37,7 @@ class Equation(BaseModel):
     lhs_value: float | None  # re-computed; None when not computable
     rhs_value: float | None  # the stated result
     operands: tuple[float, ...]  # the numbers the lhs computes with, as written (40 for "40%")
-    source: str  # "text" or "annotation" (GSM8K's <<expr=result>>)
+    source: str  # "text", "annotation" (GSM8K's <<expr=result>>) or "substitution" (`parsing.algebra`)
     text: str = ""  # the equation as written in the step, units and all (LaTeX and `½` normalised)
     chain: int = 0  # equations of one chain `a = b = c` share this number (unique per completion)
     link: int = 0  # position in the chain: the lhs of link k > 0 is the rhs of link k - 1
@@ -543,14 +544,21 @@ def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
     next_chain = [0]
     equations: list[Equation] = []
     pending: _Open | None = None
+    relations: list[Relation] = []
+    values: list[Value] = []
     for number, text, tokens, notes in zip(numbers, stripped, token_lists, annotations, strict=True):
+        classified = classify(tokens, variables)
+        if any(tok.kind == "var" for tok in classified):
+            found_relations, found_values = read_algebra(
+                number, text, classified, len(relations) + len(values)
+            )
+            relations += found_relations
+            values += found_values
         from_notes: list[tuple[int, Equation]] = []
         for offset, inner in notes:
             from_notes.extend((offset, eq) for eq in _annotation_equations(number, inner, next_chain[0]))
             next_chain[0] += 1
-        read, opened, resolved = _text_equations(
-            number, text, classify(tokens, variables), next_chain, pending
-        )
+        read, opened, resolved = _text_equations(number, text, classified, next_chain, pending)
         if pending is not None and resolved is not None:
             equations[equations.index(pending.unread)] = resolved
         from_text = [
@@ -562,4 +570,19 @@ def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
             opened = None
         equations.extend(eq for _, eq in sorted(from_notes + from_text, key=lambda pair: pair[0]))
         pending = opened
-    return tuple(equations)
+    for checked in substitute(relations, values):
+        equations.append(
+            Equation(
+                step=checked.step,
+                lhs=checked.left,
+                rhs=checked.right,
+                lhs_value=checked.left_value,
+                rhs_value=checked.right_value,
+                operands=(),
+                source="substitution",
+                text=checked.text,
+                chain=next_chain[0],
+            )
+        )
+        next_chain[0] += 1
+    return tuple(sorted(equations, key=lambda eq: eq.step))  # stable: each step keeps its order

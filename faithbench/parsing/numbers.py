@@ -222,7 +222,7 @@ def words_to_digits(text: str) -> str:
 
 _NUM = r"\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)%?"
 # `multiply 5 apples by 3`, `multiply 150 miles/train by 2`
-_UNIT = r"(?:\s*/\s*[a-z]+|\s+(?!by\b|and\b|from\b|to\b)[a-z]+){0,3}?"
+_UNIT = r"(?:\s*/\s*[a-z]+|\s+(?!by\b|and\b|from\b|to\b)[a-z]+){0,5}?"
 # Computations written in words, rewritten as symbols before equations are read. Infix forms
 # (`12 divided by 3`, `3 times 4`) are read by the tokenizer; these put the operator first.
 _VERBAL: list[tuple[re.Pattern[str], str]] = [

@@ -210,8 +210,9 @@ def _ends_with_computation(out: list[Tok]) -> bool:
 
 
 def _after_unit(out: list[Tok]) -> bool:
-    """Whether the classified tokens end with a number and at most two unit words after it."""
-    tail = out[-3:]
+    """Whether the classified tokens end with a number and at most four unit words after it
+    (`90 pieces of straw divided by 3`)."""
+    tail = out[-5:]
     for k in range(len(tail) - 1, -1, -1):
         if tail[k].kind in ("num", "rp"):
             return k < len(tail) - 1
@@ -220,7 +221,7 @@ def _after_unit(out: list[Tok]) -> bool:
     return False
 
 
-_NOT_UNITS = frozenset({"is", "are", "was", "and", "so", "then", "which", "that", "to", "by", "of"})
+_NOT_UNITS = frozenset({"is", "are", "was", "and", "so", "then", "which", "that", "to", "by"})
 
 
 def classify(tokens: list[Tok], variables: set[str]) -> list[Tok]:
