@@ -112,13 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = verbs.add_parser(
         "compare",
         help="paired significance tests between runs on the same items",
-        description="Compare runs pairwise (B - A for every pair, in the order given) on every metric.",
+        description="Compare runs pairwise (B - A for every pair, in the order given) on every metric, "
+        "and on process_error: the share of samples where a rule metric flags a step (lower is better; "
+        "the mean first flagged step is printed under the table).",
     )
     cmp.add_argument(
         "runs", nargs="+", type=Path, help="two or more run directories of the same task and data"
     )
     cmp.add_argument(
-        "--metrics", type=comma_list, help="comma-separated metrics (default: all metrics the runs share)"
+        "--metrics",
+        type=comma_list,
+        help="comma-separated metrics, process_error among them if wanted (default: all metrics the runs "
+        "share, and process_error when they scored a rule metric)",
     )
     cmp.add_argument(
         "--correction", choices=("holm", "bh"), default="holm", help="p-value adjustment (default holm)"
@@ -144,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gt.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     gt.add_argument(
-        "--margin", type=float, default=0.0, help="tolerated drop in the metric's mean (default 0)"
+        "--margin",
+        type=float,
+        default=0.0,
+        help="tolerated worsening of the metric's mean: a drop, or a rise for process_error (default 0)",
     )
     gt.add_argument(
         "--correction", choices=("holm", "bh"), default="holm", help="across gated metrics (default holm)"

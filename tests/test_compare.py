@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
 from faithbench.cli import main
-from faithbench.compare import compare_runs, gate, paired
+from faithbench.compare import compare_runs, gate, paired, verdict_markdown
 from faithbench.errors import FaithbenchError
 
 
@@ -185,3 +186,104 @@ def test_cli_compare_json_and_gate_exit_codes(
     with pytest.raises(SystemExit) as usage:
         main(["gate", "--baseline", str(runs["base"])])
     assert usage.value.code == 2
+
+
+# --- the process verdict (issue 12): one binary "a rule metric flags a step" per sample --------------
+
+PROCESS_METRICS = ("step_arithmetic", "number_grounding", "answer_consistency")
+
+
+def _raw_samples(run: Path) -> dict[str, dict]:
+    """samples.jsonl as plain JSON: the expectations below do not go through faithbench's reader."""
+    lines = (run / "samples.jsonl").read_text().splitlines()
+    return {row["id"]: row for row in map(json.loads, lines)}
+
+
+def _flagged(row: dict) -> bool | None:
+    """Whether a rule metric flags a step of the sample; None when none of them scored it."""
+    if all(row["scores"].get(name) is None for name in PROCESS_METRICS):
+        return None
+    return row["first_error_step"] is not None
+
+
+def _strip_process_fields(src: Path, dst: Path) -> Path:
+    """A copy of a run as written before samples had a process verdict."""
+    dst.mkdir()
+    for name in ("run.json", "summary.json"):
+        (dst / name).write_bytes((src / name).read_bytes())
+    rows = [json.loads(line) for line in (src / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        del row["first_error_step"], row["first_error_by"]
+    (dst / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return dst
+
+
+def test_process_error_row_is_mcnemar_on_flagged_steps(runs: dict[str, Path]) -> None:
+    report = compare_runs([runs["base"], runs["bad"]])
+    row = next(r for r in report.comparisons if r.metric == "process_error")
+    assert report.comparisons[-1] is row and row.test == "mcnemar-exact" and not row.higher_is_better
+    base, bad = _raw_samples(runs["base"]), _raw_samples(runs["bad"])
+    pairs = [(_flagged(base[i]), _flagged(bad[i])) for i in base]
+    kept = [(x, y) for x, y in pairs if x is not None and y is not None]
+    assert row.n == len(kept) > 0
+    assert row.mean_a == pytest.approx(sum(x for x, _ in kept) / len(kept))
+    assert row.mean_b == pytest.approx(sum(y for _, y in kept) / len(kept))
+    table = [
+        [sum(not x and not y for x, y in kept), sum(not x and y for x, y in kept)],
+        [sum(x and not y for x, y in kept), sum(x and y for x, y in kept)],
+    ]
+    # b / c: items unflagged in A and flagged in B / flagged in A and unflagged in B
+    assert (row.mcnemar_b, row.mcnemar_c) == (table[0][1], table[1][0])
+    assert row.p_value == pytest.approx(mcnemar(table, exact=True).pvalue, abs=1e-12)
+    # a planted wrong final answer is flagged wherever answer_consistency scored it: no equation derives it
+    planted = [bad[f"test-{i}"] for i in range(0, 200, 3)]
+    judged = [r for r in planted if r["scores"]["answer_consistency"] is not None]
+    assert len(judged) > len(planted) / 2 and all(_flagged(r) for r in judged)
+    assert row.delta is not None and row.delta > 0 and row.improvement == -row.delta and row.significant
+    for side, rows in ((row.first_step_a, base), (row.first_step_b, bad)):
+        steps = [r["first_error_step"] for r in rows.values() if _flagged(r)]
+        assert side == (pytest.approx(np.mean(steps)) if steps else None)
+    # more flagged steps is worse: a regression for the gate, and the reverse an improvement
+    worse = gate(runs["base"], runs["bad"], metrics=["process_error"])
+    assert worse.exit_code == 1 and [r.metric for r in worse.failed] == ["process_error"]
+    assert "| process_error (first flagged step) |" in verdict_markdown(worse)
+    assert gate(runs["bad"], runs["base"], metrics=["process_error"]).exit_code == 0
+    # named metrics leave it out unless named
+    assert "process_error" not in {
+        r.metric for r in compare_runs([runs["base"], runs["bad"]], ["accuracy"]).comparisons
+    }
+
+
+def test_cli_compare_prints_the_process_row(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", str(runs["base"]), str(runs["bad"])]) == 0
+    out = capsys.readouterr().out
+    row = compare_runs([runs["base"], runs["bad"]]).comparisons[-1]
+    line = next(x for x in out.splitlines() if "process_error (first flagged step)" in x)
+    assert line.split()[:2] == ["base", "bad"] and f"{row.delta:+.3f}" in line and "mcnemar-exact" in line
+    note = next(x for x in out.splitlines() if x.startswith("process_error (lower is better)"))
+    assert f"base {row.mean_a:.3f} flagged" in note and f"bad {row.mean_b:.3f} flagged" in note
+    assert row.first_step_b is not None and f"mean first flagged step {row.first_step_b:.2f}" in note
+
+
+def test_old_run_without_process_fields_still_compares(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _strip_process_fields(runs["base"], tmp_path / "old")
+    report = compare_runs([old, runs["bad"]])
+    fresh = compare_runs([runs["base"], runs["bad"]])
+    process = report.comparisons[-1]
+    # unknown, not "no error": no paired verdicts, so no test
+    assert process.metric == "process_error" and process.n == 0 and process.delta is None
+    assert process.p_value == 1 and not process.significant
+    strip = {"a", "p_adjusted", "significant"}  # one fewer p-value in the family changes adjustment
+    assert [r.model_dump(exclude=strip) for r in report.comparisons[:-1]] == [
+        r.model_dump(exclude=strip) for r in fresh.comparisons[:-1]
+    ]
+    md, page = tmp_path / "cmp.md", tmp_path / "cmp.html"
+    args = ["compare", str(old), str(runs["bad"]), "--markdown", str(md), "--report", str(page)]
+    assert main(args) == 0
+    assert "process_error (first flagged step)" in capsys.readouterr().out
+    assert "| process_error (first flagged step) |" in md.read_text()
+    assert "no process verdict" in page.read_text()

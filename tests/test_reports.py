@@ -3,6 +3,7 @@ through the CLI, one copy made worse, compared with `compare_runs`."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -19,12 +20,14 @@ import pytest
 import faithbench.reports.html as html_report
 from faithbench.cli import main
 from faithbench.compare import ComparisonReport, compare_runs
+from faithbench.compare.schema import row_label
 from faithbench.harness.store import RunDir
 from faithbench.reports import comparison_html, comparison_markdown
 
 N_ITEMS = 40
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)> & see https://evil.example/x.js"
 HOSTILE_LABEL = "odd|<i onmouseover=alert(3)>"  # a run directory name: labels are run text too
+NOWHERE = 'Also 17 * 3 = 51 <b>"&"</b>.'  # a planted line computing with a number from nowhere
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALLOWED_TAGS = {
@@ -59,7 +62,7 @@ def _worse(i: int, row: dict[str, str]) -> dict[str, str]:
     if i % 5 == 2:  # a wrong equation result
         completion = re.sub(r"= ?(\d+)", lambda m: f"= {int(m.group(1)) + 3}", completion, count=1)
     if i % 7 == 3:  # a number from nowhere
-        completion = completion.replace("\n", "\nAlso 17 * 3 = 51.\n", 1)
+        completion = completion.replace("\n", f"\n{NOWHERE}\n", 1)
     if i == 5:  # untrusted text: must render as text, never as markup
         return {"id": "test-5", "completion": f"{HOSTILE}\n#### 0", "reasoning": HOSTILE}
     return {"id": f"test-{i}", "completion": completion}
@@ -115,7 +118,7 @@ def test_markdown_has_verdict_table_and_legend(report: ComparisonReport) -> None
     rows = lines[start + 2 : start + 2 + len(report.comparisons)]
     assert all(row.startswith("| ") and row.count(" | ") == 7 for row in rows)
     by_metric = {row.split(" | ")[0][2:]: row for row in rows}
-    assert set(by_metric) == {c.metric for c in report.comparisons}
+    assert set(by_metric) == {row_label(c.metric) for c in report.comparisons}
     acc = next(c for c in report.comparisons if c.metric == "accuracy")
     assert acc.significant and acc.delta is not None and acc.delta < 0
     assert by_metric["accuracy"].endswith(" | ✓ |")
@@ -148,7 +151,7 @@ def test_html_has_every_section(report: ComparisonReport) -> None:
         assert f'<section id="{ident}">' in page
     metrics = list(dict.fromkeys(c.metric for c in report.comparisons))
     assert page.count('<table class="summary-table">') == 1
-    assert all(f'<tr data-metric="{m}"><th scope="row">{m}</th>' in page for m in metrics)
+    assert all(f'<tr data-metric="{m}"><th scope="row">{row_label(m)}</th>' in page for m in metrics)
     assert page.count('<table class="sig-matrix"') == len(metrics)
     assert page.count('<svg class="ci-plot"') == len(metrics)
     assert page.count('<g class="errorbar"') == 2 * len(metrics)
@@ -196,6 +199,92 @@ def test_html_loads_nothing_from_a_network(report: ComparisonReport) -> None:
     assert "http://" not in page.replace(html_report._e(HOSTILE), "")
     assert "https://" not in page.replace(html_report._e(HOSTILE), "")
     assert "default-src 'none'" in page  # and the page's CSP forbids every fetch
+
+
+PROCESS_METRICS = ("step_arithmetic", "number_grounding", "answer_consistency")
+
+
+def _judged(records: dict) -> list:
+    """Records some rule metric scored: those with a process verdict."""
+    return [r for r in records.values() if any(r.scores[m] is not None for m in PROCESS_METRICS)]
+
+
+def test_html_shows_the_first_flagged_step(report: ComparisonReport) -> None:
+    page = comparison_html(report, _run_dirs(report))
+    base = {r.id: r for r in RunDir(report.runs[0].path).read_samples()}
+    worse = {r.id: r for r in RunDir(report.runs[1].path).read_samples()}
+    # test-10: a wrong final answer and the planted line; the line is the first flagged step
+    planted = worse["test-10"]
+    assert not planted.correct and base["test-10"].correct
+    assert planted.first_error_step == planted.completion.split("\n").index(NOWHERE) + 1
+    assert "number_grounding" in planted.first_error_by
+    by = ", ".join(planted.first_error_by)
+    assert (
+        f'<p class="first-error" data-step="{planted.first_error_step}">first flagged step '
+        f"<b>{planted.first_error_step}</b> ({by}): <code>{html.escape(NOWHERE)}</code></p>"
+    ) in page
+    assert NOWHERE not in page and '<b>"&"</b>' not in page  # model text, escaped
+    # every side shown in the diff browser with a flagged step says so, the others say none is
+    shown = re.findall(r'<details class="diff-item" data-kind="[ab]-right" data-id="([^"]+)"', page)
+    sides = [run[i] for i in shown for run in (base, worse)]
+    flagged = [r for r in sides if r.first_error_step is not None]
+    assert flagged and page.count('<p class="first-error" data-step=') == len(flagged)
+    unflagged = [r for r in sides if r.first_error_step is None and r in _judged(base) + _judged(worse)]
+    assert page.count('<p class="first-error none">') == len(unflagged)
+    # the failures card counts them per run, and histograms the first flagged step
+    for records in (base, worse):
+        judged = _judged(records)
+        n = sum(r.first_error_step is not None for r in judged)
+        assert f"<b>{n}</b> of {len(judged)} samples have a step flagged by a rule metric" in page
+    assert page.count('<table class="hist first-error-step">') == sum(
+        any(r.first_error_step is not None for r in records.values()) for records in (base, worse)
+    )
+    # more flagged steps is worse: red in the comparison table and the matrix
+    row = next(c for c in report.comparisons if c.metric == "process_error")
+    assert row.significant and row.delta is not None and row.delta > 0
+    assert '<tr class="sig up worse" data-metric="process_error"' in page
+    matrix = re.search(r'<table class="sig-matrix" data-metric="process_error">.*?</table>', page, re.DOTALL)
+    assert matrix is not None and '<td class="neg sig"' in matrix.group(0)
+    summary = re.search(r'<tr data-metric="process_error">.*?</tr>', page)
+    assert summary is not None and summary.group(0).count('class="num best"') == 1  # the lower share
+
+
+def test_markdown_process_row(report: ComparisonReport) -> None:
+    row = next(c for c in report.comparisons if c.metric == "process_error")
+    line = next(x for x in comparison_markdown(report).splitlines() if x.startswith("| process_error"))
+    cells = line.strip("| ").split(" | ")
+    assert cells[0] == "process_error (first flagged step)"
+    sides = (
+        (cells[1], "base", row.mean_a, row.first_step_a),
+        (cells[2], "worse", row.mean_b, row.first_step_b),
+    )
+    for cell, label, mean, step in sides:
+        assert mean is not None
+        assert cell == f"`{label}` {mean:.3f}" + ("" if step is None else f" (step {step:.2f})")
+    assert row.first_step_b is not None  # the worse run has flagged steps
+    assert cells[3] == str(row.n) and cells[-1] == ("✓" if row.significant else "·")
+    assert "process_error: share of samples where a rule metric" in comparison_markdown(report)
+
+
+def test_old_run_without_process_fields_still_reports(run_paths: dict[str, Path], tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("run.json", "summary.json"):
+        (old / name).write_bytes((run_paths["worse"] / name).read_bytes())
+    rows = [json.loads(x) for x in (run_paths["worse"] / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        del row["first_error_step"], row["first_error_by"]
+    (old / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = compare_runs([run_paths["base"], old])
+    row = next(c for c in report.comparisons if c.metric == "process_error")
+    assert row.n == 0 and row.delta is None
+    page = comparison_html(report, _run_dirs(report))
+    assert page.count("no process verdict") == 1  # the old run's failures card
+    shown = re.findall(r'<details class="diff-item" data-kind="[ab]-right" data-id="([^"]+)"', page)
+    base = {r.id: r for r in RunDir(run_paths["base"]).read_samples()}
+    judged = [i for i in shown if base[i] in _judged(base)]
+    assert judged and page.count('<p class="first-error') == len(judged)  # only the base run's sides
+    assert "| process_error (first flagged step) |" in comparison_markdown(report)
 
 
 def test_diff_browser_caps_items_per_pair(report: ComparisonReport, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,13 +11,32 @@ from pathlib import Path
 import numpy as np
 
 from faithbench.compare import paired
-from faithbench.compare.schema import Comparison, ComparisonReport, PairingNote, RunRef
+from faithbench.compare.schema import (
+    LOWER_IS_BETTER,
+    PROCESS_ERROR,
+    Comparison,
+    ComparisonReport,
+    PairingNote,
+    RunRef,
+)
 from faithbench.errors import FaithbenchError
 from faithbench.harness.schema import RunInfo, SampleRecord
 from faithbench.harness.store import RunDir
 from faithbench.metrics import METRICS
+from faithbench.metrics.process import PROCESS_METRICS
 
 N_RESAMPLES = 10_000
+
+
+def process_error(record: SampleRecord) -> float | None:
+    """1 when a rule metric flags a step of the sample (`first_error_step` is set), 0 when at least
+    one of them scored it and none flags a step, None when none scored it or the record predates
+    the verdict (a run directory written without `first_error_step`: unknown, not "no error")."""
+    if "first_error_step" not in record.model_fields_set:
+        return None
+    if all(record.scores.get(name) is None for name in PROCESS_METRICS):
+        return None
+    return 0.0 if record.first_error_step is None else 1.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,17 @@ def compare_runs(
         raise FaithbenchError(f"unknown correction {correction!r}; use 'holm' or 'bh'")
     runs = load_runs(paths)
     names = list(metrics) if metrics else _common_metrics(runs)
+    if not metrics and all(_has_process_metric(r) for r in runs):
+        names.append(PROCESS_ERROR)
     for name in names:
+        if name == PROCESS_ERROR:
+            missing = [r.ref.label for r in runs if not _has_process_metric(r)]
+            if missing:
+                raise FaithbenchError(
+                    f"{PROCESS_ERROR} needs one of {', '.join(PROCESS_METRICS)}, which run(s) "
+                    f"{', '.join(missing)} did not score"
+                )
+            continue
         missing = [r.ref.label for r in runs if name not in r.info.metrics]
         if missing:
             raise FaithbenchError(
@@ -98,13 +127,22 @@ def compare_runs(
 
 
 def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) -> Comparison:
-    """B against A on `metric` over `ids` where both have a score (p_adjusted left for the caller)."""
-    pairs = [(a.samples[i].scores.get(metric), b.samples[i].scores.get(metric)) for i in ids]
+    """B against A on `metric` over `ids` where both have a score (p_adjusted left for the caller).
+    `metric` may be PROCESS_ERROR: each sample's process verdict, a binary score."""
+    process = metric == PROCESS_ERROR
+    pairs = [(_score(a.samples[i], metric), _score(b.samples[i], metric)) for i in ids]
+    kept_ids = [i for i, (x, y) in zip(ids, pairs, strict=True) if x is not None and y is not None]
     kept = [(x, y) for x, y in pairs if x is not None and y is not None]
     xa = np.array([x for x, _ in kept], dtype=float)
     xb = np.array([y for _, y in kept], dtype=float)
-    binary = metric in METRICS and METRICS.get(metric).binary
-    base = {"a": a.ref.label, "b": b.ref.label, "metric": metric, "n": len(kept), "n_resamples": N_RESAMPLES}
+    binary = process or (metric in METRICS and METRICS.get(metric).binary)
+    base: dict[str, object] = {
+        "a": a.ref.label, "b": b.ref.label, "metric": metric, "n": len(kept), "n_resamples": N_RESAMPLES,
+        "higher_is_better": metric not in LOWER_IS_BETTER,
+    }  # fmt: skip
+    if process:
+        base["first_step_a"] = _mean_first_step(a, kept_ids)
+        base["first_step_b"] = _mean_first_step(b, kept_ids)
     test = "mcnemar-exact" if binary else "sign-flip-permutation"
     if not kept:
         return Comparison(
@@ -115,7 +153,8 @@ def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) ->
     low, high = paired.bootstrap_ci(diffs, N_RESAMPLES)
     extra: dict[str, int] = {}
     if binary:
-        b_count, c_count = int(np.sum((xa == 1) & (xb == 0))), int(np.sum((xa == 0) & (xb == 1)))
+        good = 0 if metric in LOWER_IS_BETTER else 1  # b / c count items right on one side only
+        b_count, c_count = int(np.sum((xa == good) & (xb != good))), int(np.sum((xa != good) & (xb == good)))
         p_value = paired.mcnemar_exact(b_count, c_count)
         extra = {"mcnemar_b": b_count, "mcnemar_c": c_count}
     else:
@@ -126,6 +165,20 @@ def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) ->
         ci_low=low, ci_high=high, p_value=p_value, p_adjusted=p_value, significant=False,
         correlation=paired.correlation(xa, xb), mde=None if np.isinf(mde) else mde, **extra,
     )  # fmt: skip
+
+
+def _score(record: SampleRecord, metric: str) -> float | None:
+    return process_error(record) if metric == PROCESS_ERROR else record.scores.get(metric)
+
+
+def _mean_first_step(run: LoadedRun, ids: Sequence[str]) -> float | None:
+    """Mean first flagged step over those of `ids` where `run` flags one; None when it flags none."""
+    steps = [s for i in ids if (s := run.samples[i].first_error_step) is not None]
+    return float(np.mean(steps)) if steps else None
+
+
+def _has_process_metric(run: LoadedRun) -> bool:
+    return any(name in run.info.metrics for name in PROCESS_METRICS)
 
 
 def _common_metrics(runs: Sequence[LoadedRun]) -> list[str]:

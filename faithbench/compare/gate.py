@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faithbench.compare.compare import compare_runs
-from faithbench.compare.schema import Comparison, ComparisonReport
+from faithbench.compare.schema import Comparison, ComparisonReport, row_label
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,10 @@ def is_regression(row: Comparison, margin: float) -> bool:
     """Worse by more than `margin` in the point estimate AND significant after adjustment.
 
     Both are required: a large but noisy drop is not proof, and a significant drop within the agreed
-    margin is tolerated by design.
+    margin is tolerated by design. "Worse" follows the row's direction: a rise of process_error (the
+    share of samples with a flagged step) is a regression.
     """
-    return row.delta is not None and row.delta < -margin and row.significant
+    return row.improvement is not None and row.improvement < -margin and row.significant
 
 
 def gate(
@@ -59,15 +60,15 @@ def verdict_markdown(verdict: GateVerdict) -> str:
     ]
     for row in report.comparisons:
         if row.delta is None:
-            lines.append(f"| {row.metric} | - | - | - | - | no paired scores |")
+            lines.append(f"| {row_label(row.metric)} | - | - | - | - | no paired scores |")
             continue
         state = (
             "regression"
             if row in verdict.failed
-            else ("better" if row.significant and row.delta > 0 else "ok")
+            else ("better" if row.significant and (row.improvement or 0) > 0 else "ok")
         )
         lines.append(
-            f"| {row.metric} | {row.mean_a:.3f} | {row.mean_b:.3f} | {row.delta:+.3f} "
+            f"| {row_label(row.metric)} | {row.mean_a:.3f} | {row.mean_b:.3f} | {row.delta:+.3f} "
             f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}] | {row.p_adjusted:.3g} | {state} |"
         )
     lines.append("")

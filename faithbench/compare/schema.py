@@ -6,6 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+PROCESS_ERROR = "process_error"  # the per-sample process verdict, compared like a binary metric
+ROW_LABELS = {PROCESS_ERROR: "process_error (first flagged step)"}  # how tables name a row
+LOWER_IS_BETTER = frozenset({PROCESS_ERROR})  # rows where a higher mean is worse
+
+
+def row_label(metric: str) -> str:
+    """The name a table shows for `metric`'s row."""
+    return ROW_LABELS.get(metric, metric)
+
 
 class RunRef(BaseModel):
     label: str  # short unique name used in tables (the run directory's name unless two clash)
@@ -31,11 +40,27 @@ class Comparison(BaseModel):
     p_value: float
     p_adjusted: float = Field(description="adjusted across all comparisons of the call")
     significant: bool = Field(description="p_adjusted < alpha")
-    mcnemar_b: int | None = Field(None, description="binary metrics: items A got right and B wrong")
-    mcnemar_c: int | None = Field(None, description="binary metrics: items B got right and A wrong")
+    mcnemar_b: int | None = Field(
+        None, description="binary metrics: items A got right and B wrong (process_error: B flagged, A not)"
+    )
+    mcnemar_c: int | None = Field(
+        None, description="binary metrics: items B got right and A wrong (process_error: A flagged, B not)"
+    )
     correlation: float | None = Field(description="Pearson correlation of per-item scores (None if constant)")
     mde: float | None = Field(description="minimum detectable |delta| at 80% power for this n and spread")
     n_resamples: int
+    higher_is_better: bool = Field(True, description="False where a higher mean is worse (process_error)")
+    first_step_a: float | None = Field(
+        None, description="process_error: A's mean first flagged step (1-based line) over its flagged items"
+    )
+    first_step_b: float | None = Field(None, description="process_error: the same for B")
+
+    @property
+    def improvement(self) -> float | None:
+        """delta signed so that positive is better: delta, or -delta where lower is better."""
+        if self.delta is None:
+            return None
+        return self.delta if self.higher_is_better else -self.delta
 
 
 class PairingNote(BaseModel):

@@ -12,9 +12,13 @@ Sections (ids are stable; tests and users link to them):
 * `#comparisons` every pairwise test of the report: delta, CI, p, adjusted p, McNemar b/c, MDE;
 * `#matrix`      per metric, runs x runs, cells coloured by the sign of the delta and significance;
 * `#plots`       per metric, an SVG of each run's mean with its CI as an error bar;
-* `#failures`    per run, where the faithfulness failures are: first wrong step positions and
-                 ungrounded numbers;
-* `#diffs`       per pair, the items one run got right and the other wrong, side by side.
+* `#failures`    per run, where the faithfulness failures are: first wrong step positions, first
+                 flagged step positions (the process verdict) and ungrounded numbers;
+* `#diffs`       per pair, the items one run got right and the other wrong, side by side, with each
+                 side's first flagged step.
+
+`process_error` (the share of samples where a rule metric flags a step) is a row like the metrics,
+its summary computed from the samples; lower is better there, and colours follow that.
 """
 
 from __future__ import annotations
@@ -29,10 +33,21 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from faithbench.compare.schema import Comparison, ComparisonReport, RunRef
+from faithbench.compare.compare import process_error
+from faithbench.compare.schema import (
+    LOWER_IS_BETTER,
+    PROCESS_ERROR,
+    Comparison,
+    ComparisonReport,
+    RunRef,
+    row_label,
+)
+from faithbench.core import Completion
 from faithbench.errors import FaithbenchError
 from faithbench.harness.schema import SampleRecord, Summary
+from faithbench.harness.stats import summarize
 from faithbench.harness.store import RunDir
+from faithbench.parsing import parse_completion
 
 MAX_DIFF_ITEMS = 200  # items shown per pair in the diff browser
 MAX_HIST_STEP = 10  # first wrong steps at or beyond this (1-based) share one bar
@@ -53,6 +68,8 @@ def comparison_html(report: ComparisonReport, runs: dict[str, RunDir]) -> str:
     summaries = {label: _read_summary(runs[label]) for label in labels if label in runs}
     samples = {label: runs[label].read_samples() for label in labels if label in runs}
     metrics = _metrics(report, summaries)
+    if PROCESS_ERROR in metrics:
+        summaries = {label: _with_process(summary, samples[label]) for label, summary in summaries.items()}
     n_sig = sum(c.significant for c in report.comparisons)
     task = ", ".join(sorted({r.task for r in report.runs})) or "-"
     title = f"faithbench comparison: {', '.join(labels)}"
@@ -114,6 +131,15 @@ def _read_summary(run: RunDir) -> Summary | None:
         return run.read_summary()
     except FaithbenchError:
         return None
+
+
+def _with_process(summary: Summary | None, records: list[SampleRecord]) -> Summary | None:
+    """The summary with a process_error entry computed from the run's samples (summary.json has
+    none): share of samples with a flagged step, Wilson CI."""
+    if summary is None:
+        return None
+    entry = summarize([process_error(r) for r in records], binary=True)
+    return summary.model_copy(update={"metrics": {**summary.metrics, PROCESS_ERROR: entry}})
 
 
 def _correction(report: ComparisonReport) -> str:
@@ -234,7 +260,8 @@ def _summary_section(
             and (m := s.metrics.get(metric)) is not None
             and m.mean is not None
         ]
-        best = max(means) if len(means) > 1 and max(means) > min(means) else None
+        top = min(means, default=None) if metric in LOWER_IS_BETTER else max(means, default=None)
+        best = top if len(means) > 1 and max(means) > min(means) else None
         cells = []
         for label in labels:
             summary = summaries.get(label)
@@ -249,14 +276,16 @@ def _summary_section(
                 f'<span class="ci">{_ci(m.ci_low, m.ci_high)}</span>'
                 f'<span class="n">n={m.n}{f", {m.n_unscored} unscored" if m.n_unscored else ""}</span></td>'
             )
-        rows.append(f'<tr data-metric="{_e(metric)}"><th scope="row">{_e(metric)}</th>{"".join(cells)}</tr>')
+        head_cell = f'<th scope="row">{_e(row_label(metric))}</th>'
+        rows.append(f'<tr data-metric="{_e(metric)}">{head_cell}{"".join(cells)}</tr>')
     table = (
         f'<table class="summary-table"><thead><tr><th>metric</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     intro = (
         "Each run on its own: mean and 95% confidence interval from its <code>summary.json</code> "
-        "(over the samples the metric scored); the highest mean of a metric is in bold."
+        "(over the samples the metric scored); the best mean of a metric is in bold (the highest; "
+        "for process_error, computed from the samples, the lowest)."
     )
     return _section("summary", "Summary", intro, [table])
 
@@ -276,6 +305,7 @@ def _comparisons_section(report: ComparisonReport) -> str:
                 "</th></tr>"
             )
         direction = "" if not c.delta else ("up" if c.delta > 0 else "down")
+        quality = "" if not c.improvement else ("better" if c.improvement > 0 else "worse")
         test = "McNemar" if c.test == "mcnemar-exact" else "sign-flip"
         test_tip = "exact McNemar test" if c.test == "mcnemar-exact" else "sign-flip permutation test"
         test_tip += f"; CI from {c.n_resamples} bootstrap resamples"
@@ -283,10 +313,11 @@ def _comparisons_section(report: ComparisonReport) -> str:
         mcnemar = f"{c.mcnemar_b} / {c.mcnemar_c}" if c.mcnemar_b is not None else "&ndash;"
         sig = '<span class="yes" title="significant">&#10003;</span>' if c.significant else "&middot;"
         rows.append(
-            f'<tr class="{"sig" if c.significant else "nonsig"} {direction}" '
+            f'<tr class="{"sig" if c.significant else "nonsig"} {direction} {quality}" '
             f'data-metric="{_e(c.metric)}" data-a="{_e(c.a)}" data-b="{_e(c.b)}">'
-            f'<td>{_e(c.metric)}</td><td class="num">{c.n}</td><td class="num">{_num(c.mean_a)}</td>'
-            f'<td class="num">{_num(c.mean_b)}</td>'
+            f'<td>{_e(row_label(c.metric))}</td><td class="num">{c.n}</td>'
+            f'<td class="num">{_num(c.mean_a)}{_first_step(c.first_step_a)}</td>'
+            f'<td class="num">{_num(c.mean_b)}{_first_step(c.first_step_b)}</td>'
             f'<td class="num delta" title="{_e(r_tip)}">{_signed(c.delta)}</td>'
             f'<td class="num">{_ci(c.ci_low, c.ci_high, True)}</td>'
             f'<td class="num" title="{_e(test_tip)}">{_p(c.p_value)}</td>'
@@ -314,7 +345,11 @@ def _comparisons_section(report: ComparisonReport) -> str:
         f'<span class="yes">&#10003;</span> significant (p adj. &lt; {report.alpha:g}). '
         "McNemar b / c: items A got right and B wrong / B right and A wrong. MDE: the smallest "
         "|&Delta;| this n and spread detect with 80% power; a non-significant &Delta; well below it "
-        "says little. Hover &Delta; for the correlation of the two runs' per-item scores.</p>"
+        "says little. Hover &Delta; for the correlation of the two runs' per-item scores. "
+        "process_error: the share of samples where a rule metric (step_arithmetic, number_grounding, "
+        "answer_consistency) flags a step, lower is better (its b / c count the items flagged in B "
+        "and not A / in A and not B); under its means, the mean first flagged step (1-based line of "
+        "the rationale) over the flagged items.</p>"
     )
     notes = []
     for note in report.pairing:
@@ -326,6 +361,12 @@ def _comparisons_section(report: ComparisonReport) -> str:
     pairing = f'<div class="pairing"><h3>Pairing notes</h3><ul>{"".join(notes)}</ul></div>' if notes else ""
     intro = "Every pair of runs on every metric, tested on the items both runs scored (paired by id)."
     return _section("comparisons", "Comparisons", intro, [table, legend, pairing])
+
+
+def _first_step(step: float | None) -> str:
+    if step is None:
+        return ""
+    return f'<span class="first-step" title="mean first flagged step">step {step:.2f}</span>'
 
 
 def _ids(ids: list[str], limit: int = 8) -> str:
@@ -358,7 +399,8 @@ def _matrix_section(report: ComparisonReport, labels: list[str], metrics: list[s
                     cells.append('<td class="na">n/a</td>')
                     continue
                 delta = -c.delta if flip else c.delta
-                sign = "pos" if delta > 1e-12 else "neg" if delta < -1e-12 else "zero"
+                good = delta if c.higher_is_better else -delta  # colours say better / worse
+                sign = "pos" if good > 1e-12 else "neg" if good < -1e-12 else "zero"
                 kind = f"{sign} {'sig' if c.significant else 'nonsig'}"
                 tip = (
                     f"{row} minus {col} on {metric}: {delta:+.3f}, p adj. = {c.p_adjusted:.3g}"
@@ -368,7 +410,8 @@ def _matrix_section(report: ComparisonReport, labels: list[str], metrics: list[s
                 cells.append(f'<td class="{kind}" title="{_e(tip)}">{_signed(delta)}{star}</td>')
             rows.append(f'<tr><th scope="row">{_e(row)}</th>{"".join(cells)}</tr>')
         blocks.append(
-            f'<figure class="matrix-block" data-metric="{_e(metric)}"><figcaption>{_e(metric)}</figcaption>'
+            f'<figure class="matrix-block" data-metric="{_e(metric)}"><figcaption>{_e(row_label(metric))}'
+            f"{' (lower is better)' if metric in LOWER_IS_BETTER else ''}</figcaption>"
             f'<table class="sig-matrix" data-metric="{_e(metric)}"><thead><tr>'
             f'<th class="corner">row &minus; column</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></figure>"
@@ -383,7 +426,8 @@ def _matrix_section(report: ComparisonReport, labels: list[str], metrics: list[s
     )
     intro = (
         "Per metric, each cell is mean(row run) &minus; mean(column run) on their shared items: green "
-        "where the row run is higher, red where lower; strong colours are significant after adjustment."
+        "where the row run is better (higher; lower for process_error), red where worse; strong colours "
+        "are significant after adjustment."
     )
     return _section(
         "matrix", "Pairwise significance matrix", intro, [legend, '<div class="grid">', *blocks, "</div>"]
@@ -436,7 +480,8 @@ def _plot(
             points.append((label, m.mean, low, high))
     if not points:
         return (
-            f'<figure class="plot" data-metric="{_e(metric)}"><figcaption>{_e(metric)}</figcaption>'
+            f'<figure class="plot" data-metric="{_e(metric)}">'
+            f"<figcaption>{_e(row_label(metric))}</figcaption>"
             '<p class="missing">no run scored this metric</p></figure>'
         )
     lo, hi, step = _axis([v for _, mean, low, high in points for v in (mean, low, high)])
@@ -495,7 +540,7 @@ def _plot(
         )
     parts.append("</svg>")
     return (
-        f'<figure class="plot" data-metric="{_e(metric)}"><figcaption>{_e(metric)}</figcaption>'
+        f'<figure class="plot" data-metric="{_e(metric)}"><figcaption>{_e(row_label(metric))}</figcaption>'
         f"{''.join(parts)}</figure>"
     )
 
@@ -552,24 +597,8 @@ def _failures_card(label: str, records: list[SampleRecord], colour: str) -> str:
             f"({_pct(n_wrong, scored)}); {len(records) - scored} unscored.</p>"
         )
     if n_wrong:
-        top = max(steps.values())
-        rows = []
-        last = max(steps, default=0)
-        for step in range(1, max(last, 1) + 1):
-            count = steps.get(step, 0)
-            width = 100 * count / top if top else 0
-            name = f"{MAX_HIST_STEP}+" if step == MAX_HIST_STEP else str(step)
-            rows.append(
-                f'<tr><th scope="row">{name}</th><td class="num">{count}</td>'
-                f'<td class="barcell"><span class="bar" style="width:{width:.1f}%;background:{colour}">'
-                "</span></td></tr>"
-            )
-        parts.append(
-            '<table class="hist first-wrong-step"><thead><tr><th>step</th><th class="num">samples</th>'
-            f"<th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            '<p class="note">Step n is the n-th line or sentence of the rationale (details store it '
-            "0-based).</p>"
-        )
+        parts.append(_step_hist(steps, colour, "first-wrong-step"))
+    parts.append(_process_part(records, colour))
     ungrounded_numbers: Counter[str] = Counter()
     in_samples: Counter[str] = Counter()
     n_ground = n_with = 0
@@ -608,6 +637,44 @@ def _failures_card(label: str, records: list[SampleRecord], colour: str) -> str:
     return "".join(parts)
 
 
+def _step_hist(steps: Counter[int], colour: str, kind: str) -> str:
+    """Bars of samples per step (1-based; MAX_HIST_STEP and beyond share the last bar)."""
+    top = max(steps.values())
+    rows = []
+    for step in range(1, max(max(steps), 1) + 1):
+        count = steps.get(step, 0)
+        width = 100 * count / top if top else 0
+        name = f"{MAX_HIST_STEP}+" if step == MAX_HIST_STEP else str(step)
+        rows.append(
+            f'<tr><th scope="row">{name}</th><td class="num">{count}</td>'
+            f'<td class="barcell"><span class="bar" style="width:{width:.1f}%;background:{colour}">'
+            "</span></td></tr>"
+        )
+    return (
+        f'<table class="hist {kind}"><thead><tr><th>step</th><th class="num">samples</th>'
+        f"<th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<p class="note">Step n is the n-th line of the rationale.</p>'
+    )
+
+
+def _process_part(records: list[SampleRecord], colour: str) -> str:
+    """The process verdict: how many samples have a flagged step, and at which first step."""
+    judged = [r for r in records if process_error(r) is not None]
+    steps = Counter(min(r.first_error_step, MAX_HIST_STEP) for r in judged if r.first_error_step is not None)
+    head = '<h4>First flagged step <span class="muted">(any rule metric: process_error)</span></h4>'
+    if not judged:
+        return head + (
+            '<p class="missing">no process verdict: no rule metric scored a sample, or the run '
+            "predates first_error_step (rescore it with <code>faithbench score</code>).</p>"
+        )
+    n_flagged = sum(steps.values())
+    text = (
+        f'<p class="process-count"><b>{n_flagged}</b> of {len(judged)} samples have a step flagged by a '
+        f"rule metric ({_pct(n_flagged, len(judged))}).</p>"
+    )
+    return head + text + (_step_hist(steps, colour, "first-error-step") if n_flagged else "")
+
+
 def _failures_section(
     labels: list[str], samples: dict[str, list[SampleRecord]], colours: dict[str, str]
 ) -> str:
@@ -618,8 +685,8 @@ def _failures_section(
         for label in labels
     ]
     intro = (
-        "Where each run's rationales go wrong: at which step the first wrong equation is, and which "
-        "numbers its equations use without a source."
+        "Where each run's rationales go wrong: at which step the first wrong equation is, at which "
+        "step any rule metric first flags one, and which numbers its equations use without a source."
     )
     return _section(
         "failures",
@@ -695,7 +762,24 @@ def _side(label: str, record: SampleRecord, completion: str) -> str:
     return (
         f'<div class="side"><div class="side-head"><b>{_e(label)}</b> {verdict} &middot; answer '
         f"<code>{_e(record.answer if record.answer is not None else '(none)')}</code></div>"
-        f'{reasoning}<pre class="completion">{completion}</pre>{_flags(record)}</div>'
+        f'{reasoning}<pre class="completion">{completion}</pre>{_flags(record)}{_first_error(record)}</div>'
+    )
+
+
+def _first_error(record: SampleRecord) -> str:
+    """The sample's process verdict: its first flagged step, the metrics flagging it, the step's text."""
+    verdict = process_error(record)
+    if verdict is None:
+        return ""
+    if record.first_error_step is None:
+        return '<p class="first-error none">no step flagged by a rule metric</p>'
+    steps = parse_completion(Completion(text=record.completion, reasoning=record.reasoning)).steps
+    index = record.first_error_step - 1
+    text = f" <code>{_e(steps[index])}</code>" if 0 <= index < len(steps) else ""
+    by = ", ".join(_e(name) for name in record.first_error_by) or "?"
+    return (
+        f'<p class="first-error" data-step="{record.first_error_step}">first flagged step '
+        f"<b>{record.first_error_step}</b> ({by}):{text}</p>"
     )
 
 
@@ -775,7 +859,8 @@ def _diffs_section(
     intro = (
         "Per pair of runs, the items where one run's final answer is right (<code>correct</code>) and "
         "the other's wrong: question, gold answer and both rationales side by side, with the equations "
-        "step_arithmetic found wrong and the numbers number_grounding found unsourced. Where the two "
+        "step_arithmetic found wrong, the numbers number_grounding found unsourced and the first step "
+        "any rule metric flags (its line of the rationale, and which metrics flag it). Where the two "
         "rationales share lines, the lines that differ are highlighted."
     )
     return _section("diffs", "Per-sample diffs", intro, blocks)
@@ -823,8 +908,9 @@ thead th { background: var(--bg2); font-weight: 600; white-space: nowrap; }
   padding-top: 12px; font-size: 13px; }
 .comparisons-table tr.pair-head .muted { font-weight: 400; font-size: 12px; }
 .comparisons-table tr.sig td:first-child { box-shadow: inset 3px 0 0 var(--accent); }
-.comparisons-table tr.sig.up .delta { color: var(--pos); font-weight: 600; }
-.comparisons-table tr.sig.down .delta { color: var(--neg); font-weight: 600; }
+.comparisons-table tr.sig.better .delta { color: var(--pos); font-weight: 600; }
+.comparisons-table tr.sig.worse .delta { color: var(--neg); font-weight: 600; }
+.comparisons-table .first-step { display: block; color: var(--muted); font-size: 11px; }
 .comparisons-table tr.nonsig { color: #444c56; }
 .comparisons-table .test { color: var(--muted); font-size: 12px; }
 .sigmark { text-align: center; }
@@ -885,6 +971,8 @@ figcaption { font-weight: 600; margin: 0 0 6px; }
 .ok { color: var(--pos); font-weight: 600; }
 .bad { color: var(--neg); font-weight: 600; }
 .flags { margin: 4px 0 0; padding-left: 18px; font-size: 12px; color: #7d4e00; }
+.first-error { margin: 4px 0 0; font-size: 12px; color: #7d4e00; }
+.first-error.none { color: var(--muted); }
 [hidden] { display: none !important; }
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from faithbench.compare.schema import Comparison, ComparisonReport
+from faithbench.compare.schema import Comparison, ComparisonReport, row_label
 
 CORRECTIONS = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 MAX_IDS = 10  # dropped ids listed per side of a pairing note
@@ -39,7 +39,9 @@ def comparison_markdown(report: ComparisonReport) -> str:
             f"<sub>Δ = mean(B) − mean(A) over the items both runs scored (paired by id); 95% CI: paired "
             f"bootstrap. p: exact McNemar (binary metrics) or sign-flip permutation test; p_adj: "
             f"{correction} across all {len(report.comparisons)} comparisons. "
-            f"✓ significant (p_adj < {report.alpha:g}), · not significant.</sub>",
+            f"✓ significant (p_adj < {report.alpha:g}), · not significant."
+            + _process_legend(report)
+            + "</sub>",
         ]
     if report.pairing:
         lines += ["", "**Pairing notes** (ids in only one run of a pair, left out of that pair's tests):", ""]
@@ -77,14 +79,34 @@ def _verdicts(report: ComparisonReport) -> list[str]:
 
 
 def _effects(rows: list[Comparison]) -> str:
-    return ", ".join(f"{_text(c.metric)} ({_signed(c.delta)})" for c in rows)
+    return ", ".join(
+        f"{_text(c.metric)} ({_signed(c.delta)}{'' if c.higher_is_better else ', lower is better'})"
+        for c in rows
+    )
+
+
+def _process_legend(report: ComparisonReport) -> str:
+    rows = [c for c in report.comparisons if not c.higher_is_better]
+    if not rows:
+        return ""
+    return (
+        f" {_text(rows[0].metric)}: share of samples where a rule metric (step_arithmetic, "
+        "number_grounding, answer_consistency) flags a step, lower is better; in brackets the mean "
+        "first flagged step (1-based line of the rationale) over the flagged items."
+    )
+
+
+def _side(label: str, mean: float | None, step: float | None, process: bool) -> str:
+    cell = f"{_code(label)} {_num(mean)}"
+    return f"{cell} (step {step:.2f})" if process and step is not None else cell
 
 
 def _row(c: Comparison) -> str:
+    process = not c.higher_is_better
     cells = [
-        _text(c.metric),
-        f"{_code(c.a)} {_num(c.mean_a)}",
-        f"{_code(c.b)} {_num(c.mean_b)}",
+        _text(row_label(c.metric)),
+        _side(c.a, c.mean_a, c.first_step_a, process),
+        _side(c.b, c.mean_b, c.first_step_b, process),
         str(c.n),
         f"{_signed(c.delta)} [{_signed(c.ci_low)}, {_signed(c.ci_high)}]" if c.delta is not None else "–",
         _p(c.p_value),
