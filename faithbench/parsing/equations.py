@@ -300,7 +300,13 @@ def _text_equations(
             carried = None
             continue
         named = lhs is None or (not linked and not _has_operator(lhs[0]))  # `Result 1 =`, `1 glass =`
-        if named and whole is not None and k == len(segments) - 2 and _has_operator(whole[0]):
+        if (
+            named
+            and whole is not None
+            and k == len(segments) - 2
+            and _has_operator(whole[0])
+            and not _mentions(whole[0], _name(segments[k]))  # `Age = 2 age - 10` is algebra
+        ):
             opened = _open(step, text, segments[k], whole, chain)
             continue
         if lhs is None and rhs is not None and _assigns(segments[k]):
@@ -361,6 +367,12 @@ def _name(segment: list[Tok]) -> tuple[str, ...]:
             break
         words.append(tok.text.lower())
     return tuple(reversed(words)) if any(not w[0].isdigit() for w in words) else ()
+
+
+def _mentions(span: list[Tok], name: tuple[str, ...]) -> bool:
+    """Whether the span uses a word of `name`: the named quantity is an unknown in it."""
+    words = {w for w in name if not w[0].isdigit()}
+    return any(tok.kind in ("word", "var") and tok.text.lower() in words for tok in span)
 
 
 def _continues(segment: list[Tok], pending: _Open) -> bool:
