@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from faithbench.parsing.algebra import Relation, Value, read_algebra, substitute
-from faithbench.parsing.arith import evaluate, is_expression, results_match, stated_decimals
+from faithbench.parsing.arith import results_match, stated_decimals
+from faithbench.parsing.sides import Side, has_operator, holds, read_lhs, read_rhs, trim, value_of
 from faithbench.parsing.steps import line_sentences
 from faithbench.parsing.tokens import Tok, classify, find_variables, normalize, tokenize
 
@@ -56,204 +57,13 @@ class Equation(BaseModel):
         return results_match(self.lhs_value, self.rhs_value, self.rhs)
 
 
-# ----------------------------------------------------------------------------------------- equations
-#
-# Each step is tokenized into numbers, operators, parentheses, `=`, words and other punctuation, then
-# split at `=` into segments. The left side of an `=` is the longest expression that ends the segment
-# before it; the right side is the whole next segment when that is an expression (a chain
-# `a = b = c`, each `=` a link), else its leading number. Reading rules, each from text models and
-# GSM8K references write:
-# * unit words after a number are dropped (`60 meters * 3 sprints`), as is `/unit` (`$20/hour`); so
-#   are a couple of words between an operator and a number (`25 classmates + his 1 teacher`) and a
-#   hyphenated unit (`65-minute concert - 15-minute encore`: the hyphens are no minus signs); words
-#   that start a clause (`and`, `so`, `is`...) are never units;
-# * `x`, `times`, and `of` between two numbers mean times (`150 x 100`, `40% of 20`); `plus`, `minus`,
-#   `divided by`, `multiplied by` are read too; `40%` is 0.4;
-# * a glued fraction is one number (`1 1/2 / 1/2` is 3), a mixed number too (`3 1/2`), and so is
-#   `10 000` (thousands by spaces);
-# * `* 100%` multiplies by 100 where the equation only holds so: `9 / 21 * 100% = 42.857` expresses
-#   a share as a percentage (`.5 * 100% = 50%` holds as written);
-# * single letters used as variables (`2x + 4x`, `3r + 5w`) make a side uncomputable rather than
-#   being dropped as units, and a left side that an operator, a variable or `)` continues leftwards
-#   (`X*6 + 9 = 87`, `1/2 (68) + 10`) is not read at all: a computable tail of it would be a false alarm;
-# * `2(40 + 9)`, `(1/2) 278` and `1/2 (68)` are products, `= 4 (15 minutes)` is not (a remark); a parenthesis
-#   of words after a number is a unit: `93 (average) * 5 (tests)`;
-# * a chain link `a = b + c = d` that only holds as `a = b` is read as a running total (`$3/2 =
-#   $1.50 + $3.00 = $4.50`);
-# * a link whose left side has no operator is a restatement: none is checked, but one that changes
-#   the value (`900 minutes = 15 hours`) and an algebra result (`x = 40`, `3x = 48`) are recorded
-#   (`restatement=True`, `lhs_value` None, no operands) because the rationale states their value;
-# * a computation whose right side cannot be read (`27 - 9 = (6 * x) - (3 * x)`, `16 + 3 = a
-#   dozen`) is recorded with `rhs_value` None: not checkable, but its numbers and value count.
-
 _MAX_STEP_CHARS = 3000  # equations are looked for in the first 3000 characters of a sentence
 _MAX_LINE_CHARS = 20_000  # and in the sentences of the first 20,000 characters of a step
 _MAX_LINKS = 60  # `=` signs read per step
-_MAX_LHS_TOKENS = 48  # tokens looked back from an `=` for its left side
-_MAX_UNIT_WORDS = 6  # words dropped as a unit after one number (`of the original number of books`)
 _NAME_WORDS = 2  # words that name an open computation (`total points`)
-_MAX_PRE_WORDS = 2  # words dropped between an operator and a number (`+ his 1 teacher`)
 
 
-_CLAUSE_WORDS = frozenset(
-    {"is", "are", "was", "were", "be", "been", "and", "or", "but", "so", "then", "than", "which"}
-    | {"that", "because", "since", "if", "when", "while", "equals", "gives", "makes", "means"}
-    | {"leaves", "to", "by", "we", "he", "she", "they", "it", "you", "i", "this", "there", "has"}
-    | {"have", "had", "gets", "got", "will", "would", "can"}
-)
-_MARKUP = frozenset({"*", "**", "^", "`", "_", "#", "$", "\\", "•"})
 _ANNOTATION_RE = re.compile(r"<<([^<>]{0,300})>>")
-
-
-def _has_words(span: list[Tok], open_at: int) -> bool:
-    """Whether the parenthesis opening at `open_at` holds words (or is not closed in `span`)."""
-    depth = 0
-    for tok in span[open_at:]:
-        depth += (tok.kind == "lp") - (tok.kind == "rp")
-        if tok.kind in ("word", "per", "var"):
-            return True
-        if depth == 0:
-            return False
-    return True
-
-
-def _clean(span: list[Tok]) -> str | None:
-    """The arithmetic expression a token span writes, with units dropped; None if it is not one."""
-    parts: list[str] = []
-    prev = ""  # kind of the last token kept
-    words, mode = 0, ""  # the run of dropped words: "unit" after a number, "pre" after an operator
-    for index, tok in enumerate(span):
-        if tok.kind in ("word", "per"):
-            if tok.kind == "word" and tok.text.lower() in _CLAUSE_WORDS:
-                return None
-            if not words:
-                if prev in ("num", "rp"):
-                    mode = "unit"
-                elif prev == "op" and tok.kind == "word":
-                    mode = "pre"
-                else:
-                    return None
-            words += 1
-            if words > (_MAX_UNIT_WORDS if mode == "unit" else _MAX_PRE_WORDS):
-                return None
-            continue
-        if tok.kind not in ("num", "op", "lp", "rp"):
-            return None
-        if words and (
-            (mode == "unit" and tok.kind not in ("op", "rp")) or (mode == "pre" and tok.kind != "num")
-        ):
-            return None  # `3 apples 4` is no product; `+ his 1` needs the number
-        if tok.kind in ("num", "lp") and prev in ("num", "rp"):
-            if (tok.kind == "num" and prev == "num") or (
-                tok.kind == "lp" and not tok.glued and "/" not in parts[-1] and _has_words(span, index)
-            ):
-                return None  # `= 4 (15 minutes)` is a remark, not 4 * 15; `1/2 (68)`, `3 (16)` are products
-            parts.append("*")  # 2(40 + 9), (1/2) 278
-        words = 0
-        parts.append(tok.canon or tok.text)
-        prev = tok.kind
-    if not parts or (words and mode == "pre"):
-        return None
-    expr = " ".join(parts).replace("( ", "(").replace(" )", ")")
-    return expr if is_expression(expr) else None
-
-
-def _has_operator(span: list[Tok]) -> bool:
-    """Whether the span computes something: a binary operator, or a bare fraction (`84/12`; but
-    `1/2 a cup = 4 ounces` converts units, it computes nothing)."""
-    if any(tok.kind == "op" for tok in span[1:]):
-        return True
-    for index, (prev, tok) in enumerate(itertools.pairwise(span), start=1):
-        paren = prev.kind in ("num", "rp") and tok.kind == "lp" and (tok.glued or not _has_words(span, index))
-        if paren or (prev.kind == "rp" and tok.kind == "num"):
-            return True  # an implicit product: 2(60), 3 (16), (1/2) 278
-    return any("/" in tok.canon for tok in span if tok.kind == "num") and all(
-        tok.kind not in ("word", "per") for tok in span
-    )
-
-
-def _trim(segment: list[Tok], *, leading: bool, trailing: bool, punctuation: bool = False) -> list[Tok]:
-    lo, hi = 0, len(segment)
-    while leading and lo < hi and segment[lo].text in _MARKUP and segment[lo].kind in ("op", "punct"):
-        lo += 1
-    while trailing and lo < hi:
-        tok = segment[hi - 1]
-        if tok.kind in ("op", "punct") and (tok.text in _MARKUP or (punctuation and tok.text in ".,;:!?")):
-            hi -= 1
-        else:
-            break
-    return segment[lo:hi]
-
-
-def _lhs(segment: list[Tok], first: bool) -> tuple[list[Tok], str] | None:
-    """The longest expression that ends `segment` (the left side of an `=`); None when there is
-    none, or when the text goes on leftwards with an operator, a variable, `)` or a number
-    (`1/2 (68) + 10`)."""
-    segment = _trim(segment, leading=False, trailing=True)
-    n = len(segment)
-    for i in range(max(0, n - _MAX_LHS_TOKENS), n):
-        tok = segment[i]
-        glued_minus = (
-            tok.kind == "op"
-            and tok.canon == "-"
-            and i + 1 < n
-            and segment[i + 1].kind in ("num", "lp")
-            and segment[i + 1].glued
-            and (i == 0 or segment[i - 1].kind not in ("num", "rp", "var"))
-        )
-        if tok.kind not in ("num", "lp") and not glued_minus:
-            continue
-        span = segment[i:]
-        expr = _clean(span)
-        if expr is None:
-            continue
-        before = segment[i - 1] if i else None
-        bullet = first and i == 1 and before is not None and before.text in ("*", "-", "•", "+")
-        bold = before is not None and before.text in ("**", "`", "_", "__") and tok.glued  # **9 × 60
-        if before is not None and before.kind in ("op", "var", "rp", "num") and not (bullet or bold):
-            return None
-        if (
-            before is not None
-            and before.text == ":"
-            and tok.glued
-            and before.glued
-            and i >= 2
-            and segment[i - 2].kind == "num"
-            and len(tok.text) == 2
-        ):
-            return None  # a clock time: `6:00 + 18 hours` is no sum of 00 and 18
-        return span, expr
-    return None
-
-
-_Side = tuple[list[Tok], str]
-
-
-def _rhs(segment: list[Tok]) -> tuple[_Side | None, _Side | None]:
-    """The right side of an `=`: (the whole segment if it is an expression, its leading number)."""
-    segment = _trim(segment, leading=True, trailing=True, punctuation=True)
-    if not segment:
-        return None, None
-    whole_expr = _clean(segment) if segment[0].kind in ("num", "lp", "op") else None
-    whole = (segment, whole_expr) if whole_expr is not None else None
-    start = 1 if segment[0].kind == "op" and segment[0].canon == "-" and len(segment) > 1 else 0
-    if segment[start].kind != "num" or (start and not segment[start].glued):
-        return whole, None
-    if whole is None and start + 1 < len(segment) and segment[start + 1].kind == "op":
-        return None, None  # `= 16 + x - 16`: the number begins an expression that cannot be read
-    span = segment[: start + 1]
-    expr = _clean(span)
-    return whole, ((span, expr) if expr is not None else None)
-
-
-def _value(expr: str) -> float | None:
-    value = evaluate(expr)
-    return float(value) if value is not None else None
-
-
-def _holds(lhs: float | None, rhs: _Side) -> bool:
-    value = _value(rhs[1])
-    return lhs is not None and value is not None and results_match(lhs, value, rhs[1])
 
 
 @dataclass
@@ -282,29 +92,29 @@ def _text_equations(
         else:
             segments[-1].append(tok)
     found: list[tuple[int, Equation]] = []
-    carried: _Side | None = None  # the previous right side when it was a whole segment
+    carried: Side | None = None  # the previous right side when it was a whole segment
     chain, link = -1, 0
     opened: _Open | None = None
     resolved: Equation | None = None
     for k in range(len(segments) - 1):
         linked = carried is not None
-        lhs = carried if carried is not None else _lhs(segments[k], first=k == 0)
+        lhs = carried if carried is not None else read_lhs(segments[k], first=k == 0)
         if carried is None:
             chain, link = next_chain[0], 0
             next_chain[0] += 1
-        whole, leading = _rhs(segments[k + 1])
+        whole, leading = read_rhs(segments[k + 1])
         carried = whole
         rhs = whole or leading
         if k == 0 and pending is not None and rhs is not None and _continues(segments[0], pending):
             resolved = _stated(step, text, segments[0], rhs, pending)
             carried = None
             continue
-        named = lhs is None or (not linked and not _has_operator(lhs[0]))  # `Result 1 =`, `1 glass =`
+        named = lhs is None or (not linked and not has_operator(lhs[0]))  # `Result 1 =`, `1 glass =`
         if (
             named
             and whole is not None
             and k == len(segments) - 2
-            and _has_operator(whole[0])
+            and has_operator(whole[0])
             and not _mentions(whole[0], _name(segments[k]))  # `Age = 2 age - 10` is algebra
         ):
             opened = _open(step, text, segments[k], whole, chain)
@@ -312,29 +122,29 @@ def _text_equations(
         if lhs is None and rhs is not None and _assigns(segments[k]):
             found.append((segments[k][-1].start, _assignment(step, text, segments[k], rhs, chain)))
             continue
-        if lhs is not None and rhs is None and _has_operator(lhs[0]):
+        if lhs is not None and rhs is None and has_operator(lhs[0]):
             found.append((lhs[0][0].start, _unread_rhs(step, text, lhs, segments[k + 1], chain, link)))
             link += 1
             continue
         if lhs is None or rhs is None:
             continue  # words on either side: `Profit = ...`
-        if not _has_operator(lhs[0]):
+        if not has_operator(lhs[0]):
             restated = _restatement(step, text, lhs, rhs, chain)
             if restated is not None:
                 found.append((lhs[0][0].start, restated))
             continue
         lhs_side = lhs
-        if "* 100%" in lhs[1] and not _holds(_value(lhs[1]), rhs):
+        if "* 100%" in lhs[1] and not holds(value_of(lhs[1]), rhs):
             as_percent = lhs[1].replace("* 100%", "* 100")
-            if _holds(_value(as_percent), rhs):
+            if holds(value_of(as_percent), rhs):
                 lhs_side = (lhs[0], as_percent)  # `9 / 21 * 100% = 42.857`: `* 100%` expresses a percentage
-        lhs_value = _value(lhs_side[1])
+        lhs_value = value_of(lhs_side[1])
         if (
             whole is not None
             and leading is not None
             and len(whole[0]) > len(leading[0])
-            and not _holds(lhs_value, whole)
-            and _holds(lhs_value, leading)
+            and not holds(lhs_value, whole)
+            and holds(lhs_value, leading)
         ):
             rhs = leading  # a running total: $3/2 = $1.50 + $3.00 = $4.50
         found.append(
@@ -345,7 +155,7 @@ def _text_equations(
                     lhs=lhs_side[1],
                     rhs=rhs[1],
                     lhs_value=lhs_value,
-                    rhs_value=_value(rhs[1]),
+                    rhs_value=value_of(rhs[1]),
                     operands=tuple(n for tok in lhs[0] if tok.kind == "num" for n in tok.parts),
                     source="text",
                     text=text[lhs[0][0].start : rhs[0][-1].end],
@@ -362,7 +172,7 @@ def _text_equations(
 def _name(segment: list[Tok]) -> tuple[str, ...]:
     """The last words of a segment, lower case: the name an open computation is given."""
     words: list[str] = []
-    for tok in reversed(_trim(segment, leading=True, trailing=True, punctuation=True)):
+    for tok in reversed(trim(segment, leading=True, trailing=True, punctuation=True)):
         if tok.kind not in ("word", "var", "num") or len(words) == _NAME_WORDS:
             break
         words.append(tok.text.lower())
@@ -378,18 +188,18 @@ def _mentions(span: list[Tok], name: tuple[str, ...]) -> bool:
 def _continues(segment: list[Tok], pending: _Open) -> bool:
     """Whether a sentence's first segment goes on with `pending`: nothing before its `=` (a line
     `= 41`), or the same name (`Total points = 41` after `Total points = 8 + 18 + 15`)."""
-    trimmed = _trim(segment, leading=True, trailing=True, punctuation=True)
+    trimmed = trim(segment, leading=True, trailing=True, punctuation=True)
     return not trimmed or (bool(pending.name) and _name(segment) == pending.name)
 
 
-def _open(step: int, text: str, segment: list[Tok], whole: _Side, chain: int) -> _Open:
+def _open(step: int, text: str, segment: list[Tok], whole: Side, chain: int) -> _Open:
     operands = tuple(n for tok in whole[0] if tok.kind == "num" for n in tok.parts)
     start = whole[0][0].start
     unread = Equation(
         step=step,
         lhs=whole[1],
         rhs="",
-        lhs_value=_value(whole[1]),
+        lhs_value=value_of(whole[1]),
         rhs_value=None,
         operands=operands,
         source="text",
@@ -401,15 +211,15 @@ def _open(step: int, text: str, segment: list[Tok], whole: _Side, chain: int) ->
     return _Open(name=_name(segment), expr=whole[1], operands=operands, unread=unread)
 
 
-def _stated(step: int, text: str, segment: list[Tok], rhs: _Side, pending: _Open) -> Equation:
+def _stated(step: int, text: str, segment: list[Tok], rhs: Side, pending: _Open) -> Equation:
     """The open computation `pending` with the result this sentence states for it."""
-    start = _trim(segment, leading=True, trailing=False)
+    start = trim(segment, leading=True, trailing=False)
     begin = start[0].start if start else rhs[0][0].start
     return pending.unread.model_copy(
         update={
             "step": step,
             "rhs": rhs[1],
-            "rhs_value": _value(rhs[1]),
+            "rhs_value": value_of(rhs[1]),
             "text": text[begin : rhs[0][-1].end],
             "rhs_at": rhs[0][0].start - begin,
         }
@@ -418,13 +228,13 @@ def _stated(step: int, text: str, segment: list[Tok], rhs: _Side, pending: _Open
 
 def _assigns(segment: list[Tok]) -> bool:
     """Whether the segment ends with a variable (`x`, `3x`, `2B`): `x = 40` states an algebra result."""
-    segment = _trim(segment, leading=False, trailing=True)
+    segment = trim(segment, leading=False, trailing=True)
     return bool(segment) and segment[-1].kind == "var"
 
 
-def _assignment(step: int, text: str, segment: list[Tok], rhs: _Side, chain: int) -> Equation:
+def _assignment(step: int, text: str, segment: list[Tok], rhs: Side, chain: int) -> Equation:
     """`x = 40`: a value the rationale derived by algebra, recorded like a restatement."""
-    segment = _trim(segment, leading=False, trailing=True)
+    segment = trim(segment, leading=False, trailing=True)
     start = len(segment) - 1
     while start > 0 and segment[start - 1].kind in ("num", "var") and segment[start].glued:
         start -= 1  # 3x, 2B
@@ -434,7 +244,7 @@ def _assignment(step: int, text: str, segment: list[Tok], rhs: _Side, chain: int
         lhs=lhs_text,
         rhs=rhs[1],
         lhs_value=None,
-        rhs_value=_value(rhs[1]),
+        rhs_value=value_of(rhs[1]),
         operands=(),
         source="text",
         text=text[segment[start].start : rhs[0][-1].end],
@@ -445,16 +255,16 @@ def _assignment(step: int, text: str, segment: list[Tok], rhs: _Side, chain: int
     )
 
 
-def _unread_rhs(step: int, text: str, lhs: _Side, segment: list[Tok], chain: int, link: int) -> Equation:
+def _unread_rhs(step: int, text: str, lhs: Side, segment: list[Tok], chain: int, link: int) -> Equation:
     """`27 - 9 = (6 * x) - (3 * x)`: a computation whose stated side cannot be read; not checkable."""
-    segment = _trim(segment, leading=True, trailing=True, punctuation=True)
+    segment = trim(segment, leading=True, trailing=True, punctuation=True)
     end = segment[-1].end if segment else lhs[0][-1].end
     rhs_text = text[segment[0].start : end][:80] if segment else ""
     return Equation(
         step=step,
         lhs=lhs[1],
         rhs=rhs_text,
-        lhs_value=_value(lhs[1]),
+        lhs_value=value_of(lhs[1]),
         rhs_value=None,
         operands=tuple(n for tok in lhs[0] if tok.kind == "num" for n in tok.parts),
         source="text",
@@ -465,12 +275,12 @@ def _unread_rhs(step: int, text: str, lhs: _Side, segment: list[Tok], chain: int
     )
 
 
-def _restatement(step: int, text: str, lhs: _Side, rhs: _Side, chain: int) -> Equation | None:
+def _restatement(step: int, text: str, lhs: Side, rhs: Side, chain: int) -> Equation | None:
     """`900 minutes = 15 hours`: a number restated as another (a conversion), recorded as a result the
     rationale states but not checkable (`lhs_value` None, no operands). A restatement of the same
     value (`= 40 = 40 cups`) adds nothing and gives None."""
-    stated, restated = _value(lhs[1]), _value(rhs[1])
-    if stated is None or restated is None or _holds(stated, rhs):
+    stated, restated = value_of(lhs[1]), value_of(rhs[1])
+    if stated is None or restated is None or holds(stated, rhs):
         return None
     return Equation(
         step=step,
@@ -503,8 +313,8 @@ def _annotation_equations(step: int, inner: str, chain: int) -> list[Equation]:
                 step=step,
                 lhs=lhs,
                 rhs=rhs,
-                lhs_value=_value(lhs),
-                rhs_value=_value(rhs),
+                lhs_value=value_of(lhs),
+                rhs_value=value_of(rhs),
                 operands=tuple(
                     float(m.replace(",", "").rstrip("%")) for m in _ANNOTATION_NUM_RE.findall(lhs)
                 ),
