@@ -113,7 +113,7 @@ def _judge_check(args: argparse.Namespace) -> int:
     assert config is not None
     report: BaseModel
     if args.suite == "mr-gsm8k":
-        from faithbench.validity.mrgsm8k import run_judge_suite
+        from faithbench.validity.mrgsm8k_judge import run_judge_suite
 
         report = run_judge_suite(
             config,

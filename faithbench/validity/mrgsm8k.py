@@ -29,21 +29,17 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError, computed_field, field_validator
 
 from faithbench.core import Completion, Item
 from faithbench.errors import DataError, FaithbenchError, where
-from faithbench.harness.schema import JudgeInfo, SampleRecord
+from faithbench.harness.schema import SampleRecord
 from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.jsonl import parse_line
 from faithbench.judges.agreement import harmonic_mean
 from faithbench.metrics.process import PROCESS_METRICS
 from faithbench.parsing import normalize_number
-
-if TYPE_CHECKING:  # the judge machinery loads only when a judge is asked for
-    from faithbench.judges.judge import JudgeConfig
 
 FILE_NAME = "original-wrong-solutions.jsonl"
 ENV_VAR = "FAITHBENCH_MR_GSM8K"  # the MR-GSM8K file, when not beside the GSM8K folder
@@ -383,7 +379,7 @@ def measure_rules(suite: Suite, limit: int | None = None) -> RuleResult:
 # ----------------------------------------------------------------------------------------- tables
 
 
-def _excluded_note(excluded: Sequence[Exclusion]) -> str:
+def excluded_note(excluded: Sequence[Exclusion]) -> str:
     if not excluded:
         return "none excluded"
     reasons = Counter(e.reason for e in excluded)
@@ -396,13 +392,13 @@ def _f1(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _md(rows: Sequence[tuple[str, ...]]) -> str:
+def markdown_table(rows: Sequence[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     return "\n".join(lines)
 
 
-def _verdict_rows(v: Verdicts) -> list[tuple[str, str]]:
+def verdict_rows(v: Verdicts) -> list[tuple[str, str]]:
     return [
         ("wrong solutions flagged", v.flagged.show()),
         ("first flagged step = human label", v.exact.show()),
@@ -419,16 +415,16 @@ def rules_markdown(result: RuleResult) -> str:
     n = len(result.cases)
     distinct = len({c.gsm8k_id for c in result.cases})
     rows: list[tuple[str, ...]] = [("measure", "rule metrics")]
-    verdict_rows = _verdict_rows(result.verdicts)
-    rows += verdict_rows[:1]
+    verdicts = verdict_rows(result.verdicts)
+    rows += verdicts[:1]
     rows += [(f"flagged by {m}", r.show()) for m, r in result.per_metric.items()]
-    rows += verdict_rows[1:6]
+    rows += verdicts[1:6]
     rows += [(f"references flagged by {m}", r.show()) for m, r in result.reference_per_metric.items()]
-    rows += verdict_rows[6:]
+    rows += verdicts[6:]
     split = sum(c.n_parsed_steps != c.n_steps for c in result.cases)
     notes = [
         f"{result.n_rows} rows of `{Path(result.path).name}`, {n} measured, "
-        f"{_excluded_note(result.excluded)}. "
+        f"{excluded_note(result.excluded)}. "
         f"References: the GSM8K test solution of each row's `gsm8k_id` ({distinct} distinct), "
         "annotations removed, scored once per row.",
         "Flagged: any of " + ", ".join(result.metrics) + " below 1; the first flagged step is the "
@@ -438,7 +434,7 @@ def rules_markdown(result: RuleResult) -> str:
     if split:
         notes.append(f"The parser's steps are not the solution's steps in {split} solutions.")
     return "\n".join(
-        ["### MR-GSM8K: rule metrics against human first-error labels", "", _md(rows), "", *notes]
+        ["### MR-GSM8K: rule metrics against human first-error labels", "", markdown_table(rows), "", *notes]
     )
 
 
@@ -448,127 +444,3 @@ def mr_gsm8k_section(
     """The rule metrics' MR-GSM8K section of the metric-validity report, as Markdown. `data_dir`
     is the GSM8K folder (as `--data-dir`); `path` the MR-GSM8K file (else `default_path`)."""
     return measure_rules(load_suite(path, data_dir)).render_table()
-
-
-# ------------------------------------------------------------------------------------ the judge
-
-
-class JudgeCase(BaseModel):
-    id: str
-    label: int
-    n_steps: int
-    judge_step: int | None  # None: no error named, or unscored
-    judge_scored: bool
-    judge_reason: str | None  # why unscored
-    reference_judge_step: int | None
-    reference_judge_scored: bool
-    reference_judge_reason: str | None
-    rules: RuleCase
-
-
-class JudgeSuiteReport(BaseModel):
-    judge: JudgeInfo
-    path: str
-    n_rows: int
-    excluded: list[Exclusion]
-    cases: list[JudgeCase]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def n_unscored(self) -> int:
-        """Cases (solution or reference) left unscored by the judge: out of every judge figure."""
-        return sum(not c.judge_scored for c in self.cases) + sum(
-            not c.reference_judge_scored for c in self.cases
-        )
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def judge_verdicts(self) -> Verdicts:
-        """The judge's figures: wrong solutions it scored; false alarms on references it scored (so
-        the two halves of F1 may rest on different counts)."""
-        solved = [c for c in self.cases if c.judge_scored]
-        return Verdicts(
-            flags=[c.judge_step is not None for c in solved],
-            steps=[c.judge_step for c in solved],
-            labels=[c.label for c in solved],
-            reference_flags=[
-                c.reference_judge_step is not None for c in self.cases if c.reference_judge_scored
-            ],
-        )
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def rule_verdicts(self) -> Verdicts:
-        return rule_verdicts([c.rules for c in self.cases])
-
-    def render_table(self) -> str:
-        return judge_markdown(self)
-
-
-def run_judge_suite(
-    config: JudgeConfig,
-    path: str | os.PathLike[str] | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
-    limit: int | None = None,
-    use_cache: bool = True,
-    progress: bool = True,
-) -> JudgeSuiteReport:
-    """The judge of `config` on the first `limit` MR-GSM8K wrong solutions and their
-    references, through the path of `judge-check`: `open_judge` and `RubricJudge.judge_many`."""
-    from faithbench.judges.judge import open_judge
-    from faithbench.parsing import parse_completion
-
-    suite = load_suite(path, data_dir)
-    cases = suite.cases[:limit] if limit is not None else suite.cases
-    asked = [(c.item, parse_completion(Completion(text=c.solution))) for c in cases]
-    asked += [(c.reference_item, parse_completion(Completion(text=c.reference))) for c in cases]
-    with open_judge(config, use_cache) as judge:
-        outcomes = judge.judge_many(asked, progress)
-        info = judge.info
-    results = []
-    for case, solution, reference in zip(cases, outcomes[: len(cases)], outcomes[len(cases) :], strict=True):
-        results.append(
-            JudgeCase(
-                id=case.id,
-                label=case.label,
-                n_steps=case.n_steps,
-                judge_step=None if solution.verdict is None else solution.verdict.first_error_step,
-                judge_scored=solution.verdict is not None,
-                judge_reason=solution.reason if solution.verdict is None else None,
-                reference_judge_step=None
-                if reference.verdict is None
-                else reference.verdict.first_error_step,
-                reference_judge_scored=reference.verdict is not None,
-                reference_judge_reason=reference.reason if reference.verdict is None else None,
-                rules=score_case(case),
-            )
-        )
-    return JudgeSuiteReport(
-        judge=info, path=suite.path, n_rows=suite.n_rows, excluded=suite.excluded, cases=results
-    )
-
-
-def judge_markdown(report: JudgeSuiteReport) -> str:
-    """The judge next to the rule metrics on the same MR-GSM8K solutions and references."""
-    judge = report.judge
-    rows: list[tuple[str, ...]] = [("measure", "judge", "rule metrics")]
-    for (name, by_judge), (_, by_rules) in zip(
-        _verdict_rows(report.judge_verdicts), _verdict_rows(report.rule_verdicts), strict=True
-    ):
-        rows.append((name, by_judge, by_rules))
-    reasons = sorted(
-        {r for c in report.cases for r in (c.judge_reason, c.reference_judge_reason) if r is not None}
-    )
-    notes = [
-        f"judge {judge.spec}, prompt {judge.prompt_version}, gold {'on' if judge.gold else 'off'}, "
-        f"temperature {judge.temperature:g}. {report.n_rows} rows of `{Path(report.path).name}`, "
-        f"{len(report.cases)} wrong solutions and their GSM8K references measured, "
-        f"{_excluded_note(report.excluded)}; {report.n_unscored} of {2 * len(report.cases)} cases "
-        "unscored by the judge (left out of its figures; the rules' figures count every case).",
-        *(f"unscored: {reason}" for reason in reasons[:3]),
-    ]
-    if len(reasons) > 3:
-        notes.append(f"... and {len(reasons) - 3} more reasons (see --json)")
-    return "\n".join(
-        ["### MR-GSM8K: judge and rule metrics against human first-error labels", "", _md(rows), "", *notes]
-    )
