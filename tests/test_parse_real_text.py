@@ -136,3 +136,14 @@ def test_substitution_takes_only_whole_values_stated_after_the_relation() -> Non
     for text in ("3x = 100, so x = 33.33.", "x = 4. Then 2x + 1 = 10."):
         equations = parse_completion(Completion(text=text)).equations
         assert not [eq for eq in equations if eq.source == "substitution"], text
+
+
+def test_numbers_of_a_checked_relation_are_on_record_for_grounding() -> None:
+    # 45 is written in the relation `45y/2 = 1125`, then used: grounded (test-541's reference)
+    item = Item(
+        id="t", question="He saves $1125 in 30 days, twice as much daily in the second half.", target="50"
+    )
+    text = "Solving gives 45y/2 = 1125\ny = 1125 * 2 / 45\ny = 50\n#### 50"
+    parsed = parse_completion(Completion(text=text))
+    assert [eq.correct for eq in parsed.equations if eq.source == "substitution"] == [True]
+    assert number_grounding(item, parsed).details["ungrounded"] == []

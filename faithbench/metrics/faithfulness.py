@@ -16,7 +16,7 @@ from typing import Any
 
 from faithbench.metrics.base import Score, register_metric
 from faithbench.parsing import Equation, ParsedCompletion
-from faithbench.parsing.answers import NUMBER_RE, numbers_equal
+from faithbench.parsing.answers import NUMBER_RE, normalize_number, numbers_equal
 from faithbench.parsing.arith import intermediate_values, results_match
 from faithbench.parsing.numbers import question_numbers
 from faithbench.tasks.base import Item
@@ -250,7 +250,10 @@ def number_grounding(item: Item, parsed: ParsedCompletion) -> Score:
     ungrounded: list[dict[str, Any]] = []
     for eq in parsed.equations:
         if eq.source == "substitution":
-            continue  # a check of an unknown's value: it states nothing and computes with no number
+            # a check of an unknown's value computes with no number; the relation it checks
+            # (`45y/2 = $1125`) puts its numbers on record, as a restatement does
+            earlier |= _keys(float(n) for raw in NUMBER_RE.findall(eq.text) if (n := normalize_number(raw)))
+            continue
         known = grounded | earlier
         if eq.link > 0:
             known = known | _chain_values(chains.get(eq.chain, []))
