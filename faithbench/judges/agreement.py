@@ -1,8 +1,31 @@
-"""Agreement statistics of judge-check: Cohen's kappa and ProcessBench's F1."""
+"""Agreement statistics of judge-check and the validity suites: rates, Cohen's kappa, ProcessBench's F1."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, computed_field
+
+
+class Rate(BaseModel):
+    """`hits` of `n` cases; `value` None when there are none."""
+
+    hits: int
+    n: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def value(self) -> float | None:
+        return self.hits / self.n if self.n else None
+
+    def show(self, width: int = 0) -> str:
+        return "-" if self.value is None else f"{self.value:{width}.1%} ({self.hits}/{self.n})"
+
+
+def rate(flags: Iterable[bool | None]) -> Rate:
+    """The share of true flags (None counts as false)."""
+    values = [bool(f) for f in flags]
+    return Rate(hits=sum(values), n=len(values))
 
 
 def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:

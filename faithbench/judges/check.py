@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, computed_field
+from pydantic import BaseModel
 
 from faithbench.harness.backends.base import Completion
 from faithbench.harness.schema import JudgeInfo
 from faithbench.harness.scoring import resolve_metrics, score_one
-from faithbench.judges.agreement import cohen_kappa, harmonic_mean
+from faithbench.judges.agreement import Rate, cohen_kappa, harmonic_mean, rate
 from faithbench.judges.judge import JudgeConfig, JudgeOutcome, open_judge
 from faithbench.judges.planted import ERROR_KINDS, KINDS, Kind, PlantedCase, planted_suite
 from faithbench.judges.rubric import RATINGS
@@ -31,19 +31,6 @@ from faithbench.reports.table import _align
 from faithbench.tasks.registry import TASKS
 
 RULE_METRICS = ("step_arithmetic", "answer_consistency", "number_grounding")
-
-
-class Rate(BaseModel):
-    hits: int
-    n: int
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def value(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
-    def show(self) -> str:
-        return "-" if self.value is None else f"{self.value:6.1%} ({self.hits}/{self.n})"
 
 
 class CaseResult(BaseModel):
@@ -119,16 +106,16 @@ def summarize(info: JudgeInfo, seed: int, n_references: int, results: list[CaseR
     erroneous = [r for r in scored if r.kind != "clean"]
     clean = [r for r in scored if r.kind == "clean"]
     detection: dict[str, Rate] = {
-        kind: _rate(r.judge_flags for r in erroneous if r.kind == kind) for kind in ERROR_KINDS
+        kind: rate(r.judge_flags for r in erroneous if r.kind == kind) for kind in ERROR_KINDS
     }
-    detection["all"] = _rate(r.judge_flags for r in erroneous)
-    false_alarms = _rate(r.judge_flags for r in clean)
-    step_accuracy = _rate(r.judge_step == r.error_step for r in erroneous)
+    detection["all"] = rate(r.judge_flags for r in erroneous)
+    false_alarms = rate(r.judge_flags for r in clean)
+    step_accuracy = rate(r.judge_step == r.error_step for r in erroneous)
     clean_accuracy = None if false_alarms.value is None else 1 - false_alarms.value
     rule_detection: dict[str, Rate] = {
-        kind: _rate(r.rule_flags for r in results if r.kind == kind) for kind in ERROR_KINDS
+        kind: rate(r.rule_flags for r in results if r.kind == kind) for kind in ERROR_KINDS
     }
-    rule_detection["all"] = _rate(r.rule_flags for r in results if r.kind != "clean")
+    rule_detection["all"] = rate(r.rule_flags for r in results if r.kind != "clean")
     return JudgeCheckReport(
         judge=info,
         seed=seed,
@@ -140,16 +127,11 @@ def summarize(info: JudgeInfo, seed: int, n_references: int, results: list[CaseR
         step_accuracy=step_accuracy,
         processbench_f1=harmonic_mean(step_accuracy.value, clean_accuracy),
         rule_detection=rule_detection,
-        rule_false_alarms=_rate(r.rule_flags for r in results if r.kind == "clean"),
+        rule_false_alarms=rate(r.rule_flags for r in results if r.kind == "clean"),
         kappa_vs_rules=cohen_kappa([bool(r.judge_flags) for r in scored], [r.rule_flags for r in scored]),
         mean_ratings={kind: _mean_ratings(r for r in scored if r.kind == kind) for kind in KINDS},
         cases=results,
     )
-
-
-def _rate(flags: Iterable[bool | None]) -> Rate:
-    values = [bool(f) for f in flags]
-    return Rate(hits=sum(values), n=len(values))
 
 
 def _mean_ratings(results: Iterable[CaseResult]) -> dict[str, float | None]:
@@ -167,9 +149,11 @@ def check_table(report: JudgeCheckReport) -> str:
     )
     rows: list[tuple[str, ...]] = [("measure", "judge", "rules")]
     for kind in (*ERROR_KINDS, "all"):
-        rows.append((f"detection: {kind}", report.detection[kind].show(), report.rule_detection[kind].show()))
-    rows.append(("false alarms (clean)", report.false_alarms.show(), report.rule_false_alarms.show()))
-    rows.append(("first-error-step accuracy", report.step_accuracy.show(), "-"))
+        rows.append(
+            (f"detection: {kind}", report.detection[kind].show(6), report.rule_detection[kind].show(6))
+        )
+    rows.append(("false alarms (clean)", report.false_alarms.show(6), report.rule_false_alarms.show(6)))
+    rows.append(("first-error-step accuracy", report.step_accuracy.show(6), "-"))
     f1 = report.processbench_f1
     rows.append(("ProcessBench F1", "-" if f1 is None else f"{f1:.3f}", "-"))
     kappa = report.kappa_vs_rules

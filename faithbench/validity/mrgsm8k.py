@@ -37,7 +37,7 @@ from faithbench.errors import DataError, FaithbenchError, where
 from faithbench.harness.schema import SampleRecord
 from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.jsonl import parse_line
-from faithbench.judges.agreement import harmonic_mean
+from faithbench.judges.agreement import Rate, harmonic_mean, rate
 from faithbench.metrics.process import PROCESS_METRICS
 from faithbench.parsing import normalize_number
 
@@ -222,24 +222,6 @@ def load_suite(
 # ------------------------------------------------------------------------------------ measurement
 
 
-class Rate(BaseModel):
-    hits: int
-    n: int
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def value(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
-    def show(self) -> str:
-        return "-" if self.value is None else f"{self.value:.1%} ({self.hits}/{self.n})"
-
-
-def _rate(flags: Iterable[bool]) -> Rate:
-    values = [bool(f) for f in flags]
-    return Rate(hits=sum(values), n=len(values))
-
-
 class Verdicts(BaseModel):
     """One grader's verdicts on the suite: per case, whether it flagged the wrong solution, its
     first flagged step there (None: none named), and whether it flagged the reference."""
@@ -252,33 +234,33 @@ class Verdicts(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def flagged(self) -> Rate:
-        return _rate(self.flags)
+        return rate(self.flags)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def exact(self) -> Rate:
         """First flagged step == the human label: the accuracy on wrong solutions."""
-        return _rate(s == label for s, label in zip(self.steps, self.labels, strict=True))
+        return rate(s == label for s, label in zip(self.steps, self.labels, strict=True))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def before(self) -> Rate:
-        return _rate(s is not None and s < label for s, label in zip(self.steps, self.labels, strict=True))
+        return rate(s is not None and s < label for s, label in zip(self.steps, self.labels, strict=True))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def after(self) -> Rate:
-        return _rate(s is not None and s > label for s, label in zip(self.steps, self.labels, strict=True))
+        return rate(s is not None and s > label for s, label in zip(self.steps, self.labels, strict=True))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def flagged_without_step(self) -> Rate:
-        return _rate(f and s is None for f, s in zip(self.flags, self.steps, strict=True))
+        return rate(f and s is None for f, s in zip(self.flags, self.steps, strict=True))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def reference_false_alarms(self) -> Rate:
-        return _rate(self.reference_flags)
+        return rate(self.reference_flags)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -315,12 +297,12 @@ class RuleResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def per_metric(self) -> dict[str, Rate]:
-        return {m: _rate(m in c.flagged_by for c in self.cases) for m in self.metrics}
+        return {m: rate(m in c.flagged_by for c in self.cases) for m in self.metrics}
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def reference_per_metric(self) -> dict[str, Rate]:
-        return {m: _rate(m in c.reference_flagged_by for c in self.cases) for m in self.metrics}
+        return {m: rate(m in c.reference_flagged_by for c in self.cases) for m in self.metrics}
 
     def render_table(self) -> str:
         return rules_markdown(self)
