@@ -150,6 +150,8 @@ def choose_corruption(
     the result corrupted). None when no equation's result can be located and corrupted."""
     candidates: list[tuple[Equation, str]] = []
     for equation in find_equations(steps):
+        if equation.source == "substitution":
+            continue  # a check of an unknown's value, not a result the text states
         start, end = spans[equation.step - 1]
         corrupted = corrupt_result(cot[start:end], equation)
         if corrupted is not None:

@@ -382,7 +382,9 @@ def find_equations(steps: tuple[str, ...]) -> tuple[Equation, ...]:
             next_chain[0] += 1
         read, opened, resolved = _text_equations(number, text, classified, next_chain, pending)
         if pending is not None and resolved is not None:
-            equations[equations.index(pending.unread)] = resolved
+            # the open computation was appended with the previous sentence: look from the end, by identity
+            at = next(k for k in range(len(equations) - 1, -1, -1) if equations[k] is pending.unread)
+            equations[at] = resolved
         from_text = [
             (offset, eq) for offset, eq in read if not any(_duplicates(eq, note) for _, note in from_notes)
         ]
