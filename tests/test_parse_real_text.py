@@ -147,3 +147,15 @@ def test_numbers_of_a_checked_relation_are_on_record_for_grounding() -> None:
     parsed = parse_completion(Completion(text=text))
     assert [eq.correct for eq in parsed.equations if eq.source == "substitution"] == [True]
     assert number_grounding(item, parsed).details["ungrounded"] == []
+
+
+def test_a_name_that_is_also_the_unit_still_chains() -> None:
+    (eq,) = parse_completion(Completion(text="Sheep = 4 * 20 sheep. Sheep = 80.")).equations
+    assert (eq.lhs, eq.rhs_value, eq.correct) == ("4 * 20", 80.0, True)
+
+
+def test_a_negated_name_does_not_state_the_open_result() -> None:
+    # test-595's reference: algebra in a named unknown, not `2 - 10 = -10`
+    text = "Therefore Jerry's Age = 2 Jerry's age - 10\nTherefore -Jerry's Age = - 10"
+    (eq,) = parse_completion(Completion(text=text)).equations
+    assert (eq.rhs_value, eq.checkable) == (None, False)

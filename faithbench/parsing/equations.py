@@ -110,13 +110,7 @@ def _text_equations(
             carried = None
             continue
         named = lhs is None or (not linked and not has_operator(lhs[0]))  # `Result 1 =`, `1 glass =`
-        if (
-            named
-            and whole is not None
-            and k == len(segments) - 2
-            and has_operator(whole[0])
-            and not _mentions(whole[0], _name(segments[k]))  # `Age = 2 age - 10` is algebra
-        ):
+        if named and whole is not None and k == len(segments) - 2 and has_operator(whole[0]):
             opened = _open(step, text, segments[k], whole, chain)
             continue
         if lhs is None and rhs is not None and _assigns(segments[k]):
@@ -179,17 +173,16 @@ def _name(segment: list[Tok]) -> tuple[str, ...]:
     return tuple(reversed(words)) if any(not w[0].isdigit() for w in words) else ()
 
 
-def _mentions(span: list[Tok], name: tuple[str, ...]) -> bool:
-    """Whether the span uses a word of `name`: the named quantity is an unknown in it."""
-    words = {w for w in name if not w[0].isdigit()}
-    return any(tok.kind in ("word", "var") and tok.text.lower() in words for tok in span)
-
-
 def _continues(segment: list[Tok], pending: _Open) -> bool:
     """Whether a sentence's first segment goes on with `pending`: nothing before its `=` (a line
     `= 41`), or the same name (`Total points = 41` after `Total points = 8 + 18 + 15`)."""
     trimmed = trim(segment, leading=True, trailing=True, punctuation=True)
-    return not trimmed or (bool(pending.name) and _name(segment) == pending.name)
+    if not trimmed:
+        return True
+    if not pending.name or _name(segment) != pending.name:
+        return False
+    before = len(trimmed) - len(pending.name) - 1
+    return before < 0 or trimmed[before].kind != "op"  # `-Age = -10` is another quantity (algebra)
 
 
 def _open(step: int, text: str, segment: list[Tok], whole: Side, chain: int) -> _Open:
