@@ -31,11 +31,12 @@ DATA_DIR = Path(os.environ.get("FAITHBENCH_DATA_DIR") or DEFAULT_DATA_DIR)
 TEST_FILE = DATA_DIR / "test.jsonl"
 _NUM_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
-# Bounds. Measured on the 1,319 references (pytest -s prints them): step_arithmetic flags 0.15% (2
-# solutions, both real typos of the reference: `$32 - $20 = $300`, `364 / 4 = 273`),
-# answer_consistency 0.91%, number_grounding 1.82%; planted errors are caught 100% (results),
-# 98.3% (final answers: the rest equal another result) and 100% (question numbers, replaced by the
-# nearest larger number that nothing grounds).
+# Bounds. Measured on the 1,319 references (pytest -s prints them): step_arithmetic flags 0.38% (5
+# solutions, all real errors of the reference: `$32 - $20 = $300`, `364 / 4 = 273`, `3.65 divided by
+# .05 equals 69`, `x = 0.42 + .3x`, `(x + 1)` for `x + 10`), answer_consistency 0.91%,
+# number_grounding 1.90%; planted errors are caught 100% (results), 98.45% (final answers: the rest
+# equal another result) and 99.7% (question numbers, replaced by the nearest larger number that
+# nothing grounds). docs/metrics.md has the same references in eight writing styles.
 MAX_ARITHMETIC_FLAGS = 0.03
 MAX_CONSISTENCY_FLAGS = 0.015
 MAX_GROUNDING_FLAGS = 0.025
