@@ -73,8 +73,6 @@ class _Open:
     a computation with an unread result (`unread`), which the stated one replaces."""
 
     name: tuple[str, ...]  # the last words before its `=`, lower case (`total`, `points`)
-    expr: str
-    operands: tuple[float, ...]
     unread: Equation
 
 
@@ -201,7 +199,7 @@ def _open(step: int, text: str, segment: list[Tok], whole: Side, chain: int) -> 
         link=0,
         rhs_at=whole[0][-1].end - start,
     )
-    return _Open(name=_name(segment), expr=whole[1], operands=operands, unread=unread)
+    return _Open(name=_name(segment), unread=unread)
 
 
 def _stated(step: int, text: str, segment: list[Tok], rhs: Side, pending: _Open) -> Equation:
