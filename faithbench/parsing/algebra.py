@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from faithbench.parsing.arith import evaluate
-from faithbench.parsing.tokens import Tok
+from faithbench.parsing.tokens import Tok, split_at_equals
 
 _ALGEBRA_KINDS = frozenset({"num", "op", "lp", "rp", "var"})
 _MAX_SIDE_TOKENS = 40
@@ -80,12 +80,7 @@ def _expression(run: list[Tok], var: str) -> str | None:
 
 def read_algebra(step: int, text: str, tokens: list[Tok], order: int) -> tuple[list[Relation], list[Value]]:
     """The relations in one unknown and the values of unknowns (`x = 4`) a sentence states."""
-    segments: list[list[Tok]] = [[]]
-    for tok in tokens:
-        if tok.kind == "eq":
-            segments.append([])
-        else:
-            segments[-1].append(tok)
+    segments = split_at_equals(tokens)
     relations: list[Relation] = []
     values: list[Value] = []
     for left_segment, right_segment in itertools.pairwise(segments):

@@ -16,7 +16,7 @@ from faithbench.parsing.algebra import Relation, Value, read_algebra, substitute
 from faithbench.parsing.arith import results_match, stated_decimals
 from faithbench.parsing.sides import Side, has_operator, holds, read_lhs, read_rhs, trim, value_of
 from faithbench.parsing.steps import line_sentences
-from faithbench.parsing.tokens import Tok, classify, find_variables, normalize, tokenize
+from faithbench.parsing.tokens import Tok, classify, find_variables, normalize, split_at_equals, tokenize
 
 
 class Equation(BaseModel):
@@ -81,14 +81,7 @@ def _text_equations(
 ) -> tuple[list[tuple[int, Equation]], _Open | None, Equation | None]:
     """The sentence's equations (with their offsets), the computation it leaves open, and the
     equation that states the result `pending` left open (it replaces `pending.unread`)."""
-    segments: list[list[Tok]] = [[]]
-    for tok in tokens:
-        if tok.kind == "eq":
-            if len(segments) > _MAX_LINKS:
-                break
-            segments.append([])
-        else:
-            segments[-1].append(tok)
+    segments = split_at_equals(tokens, _MAX_LINKS)
     found: list[tuple[int, Equation]] = []
     carried: Side | None = None  # the previous right side when it was a whole segment
     chain, link = -1, 0

@@ -293,3 +293,16 @@ def classify(tokens: list[Tok], variables: set[str]) -> list[Tok]:
         out.append(tok)
         i += 1
     return out
+
+
+def split_at_equals(tokens: list[Tok], max_links: int | None = None) -> list[list[Tok]]:
+    """The tokens between `=` signs (after `max_links` of them, the rest of the text is dropped)."""
+    segments: list[list[Tok]] = [[]]
+    for tok in tokens:
+        if tok.kind == "eq":
+            if max_links is not None and len(segments) > max_links:
+                break
+            segments.append([])
+        else:
+            segments[-1].append(tok)
+    return segments
