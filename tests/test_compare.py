@@ -12,8 +12,9 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
+from faithbench import stats as fb_stats
 from faithbench.cli import main
-from faithbench.compare import compare_runs, gate, paired, verdict_markdown
+from faithbench.compare import compare_runs, gate, verdict_markdown
 from faithbench.errors import FaithbenchError
 
 
@@ -22,14 +23,14 @@ from faithbench.errors import FaithbenchError
 )
 def test_mcnemar_is_the_exact_binomial_test(b: int, c: int) -> None:
     expected = 1.0 if b + c == 0 else stats.binomtest(b, b + c, 0.5).pvalue
-    assert paired.mcnemar_exact(b, c) == pytest.approx(expected, abs=1e-9)
+    assert fb_stats.mcnemar_exact(b, c) == pytest.approx(expected, abs=1e-9)
 
 
 def test_bootstrap_ci_agrees_with_scipy_paired_bootstrap() -> None:
     rng = np.random.default_rng(7)
     a = rng.random(300)
     b = np.clip(a + rng.normal(0.05, 0.2, 300), 0, 1)
-    low, high = paired.bootstrap_ci(b - a, 10_000)
+    low, high = fb_stats.bootstrap_mean_interval(b - a, 10_000)
     ref = stats.bootstrap(
         (a, b), lambda x, y, axis: np.mean(y - x, axis=axis), paired=True, vectorized=True,
         n_resamples=10_000, method="percentile", random_state=1,
@@ -47,28 +48,28 @@ def test_sign_flip_exact_matches_scipy_permutation_test(seed: int) -> None:
         (a, b), lambda x, y, axis: np.mean(y - x, axis=axis), permutation_type="samples",
         vectorized=True, n_resamples=np.inf, alternative="two-sided",
     ).pvalue  # fmt: skip
-    assert paired.sign_flip_p(b - a) == pytest.approx(ref, abs=1e-9)
+    assert fb_stats.sign_flip_p(b - a) == pytest.approx(ref, abs=1e-9)
 
 
 def test_sign_flip_monte_carlo_is_close_to_exact() -> None:
     rng = np.random.default_rng(3)
     diffs = rng.normal(0.1, 1.0, 16)  # 2^16 > 10,000: Monte Carlo path
-    exact = paired.sign_flip_p(diffs, n_resamples=2**16)
-    assert paired.sign_flip_p(diffs, n_resamples=10_000) == pytest.approx(exact, abs=0.015)
-    assert paired.sign_flip_p(np.zeros(50)) == 1.0
+    exact = fb_stats.sign_flip_p(diffs, n_resamples=2**16)
+    assert fb_stats.sign_flip_p(diffs, n_resamples=10_000) == pytest.approx(exact, abs=0.015)
+    assert fb_stats.sign_flip_p(np.zeros(50)) == 1.0
 
 
 @pytest.mark.parametrize("method", ["holm", "bh"])
 def test_adjustment_matches_statsmodels(method: str) -> None:
     p = np.random.default_rng(4).random(23) ** 3
     expected = multipletests(p, method={"holm": "holm", "bh": "fdr_bh"}[method])[1]
-    assert paired.adjust(list(p), method) == pytest.approx(list(expected), abs=1e-12)
+    assert fb_stats.adjust(list(p), method) == pytest.approx(list(expected), abs=1e-12)
 
 
 def test_mde_is_the_normal_power_solution() -> None:
     diffs = np.random.default_rng(5).normal(0, 0.4, 250)
     effect = NormalIndPower().solve_power(nobs1=250, alpha=0.05, power=0.8, ratio=0)
-    assert paired.minimum_detectable_effect(diffs) == pytest.approx(effect * diffs.std(ddof=1), rel=1e-6)
+    assert fb_stats.minimum_detectable_effect(diffs) == pytest.approx(effect * diffs.std(ddof=1), rel=1e-6)
 
 
 # --- real runs ---------------------------------------------------------------------------------------
@@ -201,21 +202,39 @@ def _raw_samples(run: Path) -> dict[str, dict]:
 
 def _flagged(row: dict) -> bool | None:
     """Whether a rule metric flags a step of the sample; None when none of them scored it."""
-    if all(row["scores"].get(name) is None for name in PROCESS_METRICS):
+    if all(row["scores"].get(name, {}).get("value") is None for name in PROCESS_METRICS):
         return None
     return row["first_error_step"] is not None
 
 
-def _strip_process_fields(src: Path, dst: Path) -> Path:
-    """A copy of a run as written before samples had a process verdict."""
+def _as_written_before_the_verdict(src: Path, dst: Path) -> Path:
+    """A copy of a run in format 1 as main wrote it before samples had a process verdict (fd93e12):
+    three parallel dicts, steps counted from 0, no `first_error_step`, no `format_version`."""
     dst.mkdir()
-    for name in ("run.json", "summary.json"):
-        (dst / name).write_bytes((src / name).read_bytes())
+    (dst / "summary.json").write_bytes((src / "summary.json").read_bytes())
+    info = json.loads((src / "run.json").read_text())
+    del info["format_version"]
+    (dst / "run.json").write_text(json.dumps(info))
     rows = [json.loads(line) for line in (src / "samples.jsonl").read_text().splitlines()]
     for row in rows:
         del row["first_error_step"], row["first_error_by"]
+        scores = row.pop("scores")
+        row["scores"] = {name: score["value"] for name, score in scores.items()}
+        row["reasons"] = {name: score["reason"] for name, score in scores.items() if score["reason"]}
+        row["details"] = {name: _from_zero(score["details"]) for name, score in scores.items()}
     (dst / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     return dst
+
+
+def _from_zero(details: dict) -> dict:
+    out = dict(details)
+    for key in ("first_wrong_step", "answer_step"):
+        if isinstance(out.get(key), int):
+            out[key] -= 1
+    for key in ("wrong", "ungrounded", "corrected"):
+        if key in out:
+            out[key] = [{**entry, "step": entry["step"] - 1} for entry in out[key]]
+    return out
 
 
 def test_process_error_row_is_mcnemar_on_flagged_steps(runs: dict[str, Path]) -> None:
@@ -267,23 +286,21 @@ def test_cli_compare_prints_the_process_row(
     assert row.first_step_b is not None and f"mean first flagged step {row.first_step_b:.2f}" in note
 
 
-def test_old_run_without_process_fields_still_compares(
+def test_a_run_written_before_the_verdict_compares_as_if_fresh(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old = _strip_process_fields(runs["base"], tmp_path / "old")
+    old = _as_written_before_the_verdict(runs["base"], tmp_path / "old")
     report = compare_runs([old, runs["bad"]])
     fresh = compare_runs([runs["base"], runs["bad"]])
-    process = report.comparisons[-1]
-    # unknown, not "no error": no paired verdicts, so no test
-    assert process.metric == "process_error" and process.n == 0 and process.delta is None
-    assert process.p_value == 1 and not process.significant
-    strip = {"a", "p_adjusted", "significant"}  # one fewer p-value in the family changes adjustment
-    assert [r.model_dump(exclude=strip) for r in report.comparisons[:-1]] == [
-        r.model_dump(exclude=strip) for r in fresh.comparisons[:-1]
+    # the verdict is read from the upgraded details (faithbench.harness.migrate): every row, the
+    # process row included, is what the run in today's format gives
+    strip = {"a"}  # the run's label
+    assert [r.model_dump(exclude=strip) for r in report.comparisons] == [
+        r.model_dump(exclude=strip) for r in fresh.comparisons
     ]
+    assert report.comparisons[-1].metric == "process_error" and report.comparisons[-1].n > 0
     md, page = tmp_path / "cmp.md", tmp_path / "cmp.html"
     args = ["compare", str(old), str(runs["bad"]), "--markdown", str(md), "--report", str(page)]
     assert main(args) == 0
     assert "process_error (first flagged step)" in capsys.readouterr().out
     assert "| process_error (first flagged step) |" in md.read_text()
-    assert "no process verdict" in page.read_text()

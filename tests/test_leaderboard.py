@@ -225,7 +225,7 @@ def test_unpaired_p_matches_reference_tests() -> None:
     from scipy.stats import norm
     from statsmodels.stats.proportion import proportions_ztest
 
-    from faithbench.harness.stats import Z95, summarize
+    from faithbench.stats import Z95, summarize
 
     a = summarize([1.0] * 70 + [0.0] * 30, binary=True)
     b = summarize([1.0] * 55 + [0.0] * 45, binary=True)

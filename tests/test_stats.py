@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from faithbench.harness.stats import bootstrap_mean_interval, summarize, wilson_interval
+from faithbench.stats import bootstrap_mean_interval, summarize, wilson_interval
 
 
 def test_wilson_matches_textbook_values() -> None:

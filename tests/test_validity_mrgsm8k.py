@@ -13,7 +13,7 @@ from conftest import DATA_DIR, ChatJudge
 from faithbench.cli import main
 from faithbench.core import Item
 from faithbench.errors import DataError, FaithbenchError
-from faithbench.judges.agreement import harmonic_mean
+from faithbench.stats import harmonic_mean
 from faithbench.validity.mrgsm8k import (
     ENV_VAR,
     FILE_NAME,

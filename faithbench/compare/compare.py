@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faithbench.compare import paired
+from faithbench import stats
 from faithbench.compare.schema import (
     LOWER_IS_BETTER,
     PROCESS_ERROR,
@@ -25,7 +25,7 @@ from faithbench.harness.store import RunDir
 from faithbench.metrics import METRICS
 from faithbench.metrics.process import PROCESS_METRICS
 
-N_RESAMPLES = 10_000
+N_RESAMPLES = stats.N_RESAMPLES
 
 
 def process_error(record: SampleRecord) -> float | None:
@@ -116,7 +116,7 @@ def compare_runs(
         if only_a or only_b:
             notes.append(PairingNote(a=a.ref.label, b=b.ref.label, only_in_a=only_a, only_in_b=only_b))
         rows.extend(compare_pair(a, b, name, shared) for name in names)
-    adjusted = paired.adjust([r.p_value for r in rows], correction)
+    adjusted = stats.adjust([r.p_value for r in rows], correction)
     rows = [
         r.model_copy(update={"p_adjusted": p, "significant": p < alpha})
         for r, p in zip(rows, adjusted, strict=True)
@@ -150,20 +150,20 @@ def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) ->
             p_value=1.0, p_adjusted=1.0, significant=False, correlation=None, mde=None,
         )  # fmt: skip
     diffs = xb - xa
-    low, high = paired.bootstrap_ci(diffs, N_RESAMPLES)
+    low, high = stats.bootstrap_mean_interval(diffs, N_RESAMPLES)
     extra: dict[str, int] = {}
     if binary:
         good = 0 if metric in LOWER_IS_BETTER else 1  # b / c count items right on one side only
         b_count, c_count = int(np.sum((xa == good) & (xb != good))), int(np.sum((xa != good) & (xb == good)))
-        p_value = paired.mcnemar_exact(b_count, c_count)
+        p_value = stats.mcnemar_exact(b_count, c_count)
         extra = {"mcnemar_b": b_count, "mcnemar_c": c_count}
     else:
-        p_value = paired.sign_flip_p(diffs, N_RESAMPLES)
-    mde = paired.minimum_detectable_effect(diffs)
+        p_value = stats.sign_flip_p(diffs, N_RESAMPLES)
+    mde = stats.minimum_detectable_effect(diffs)
     return Comparison(
         **base, test=test, mean_a=float(xa.mean()), mean_b=float(xb.mean()), delta=float(diffs.mean()),
         ci_low=low, ci_high=high, p_value=p_value, p_adjusted=p_value, significant=False,
-        correlation=paired.correlation(xa, xb), mde=None if np.isinf(mde) else mde, **extra,
+        correlation=stats.correlation(xa, xb), mde=None if np.isinf(mde) else mde, **extra,
     )  # fmt: skip
 
 

@@ -22,12 +22,12 @@ from pydantic import BaseModel
 from faithbench.harness.backends.base import Completion
 from faithbench.harness.schema import JudgeInfo
 from faithbench.harness.scoring import resolve_metrics, score_one
-from faithbench.judges.agreement import Rate, cohen_kappa, harmonic_mean, rate
 from faithbench.judges.judge import JudgeConfig, JudgeOutcome, open_judge
 from faithbench.judges.planted import ERROR_KINDS, KINDS, Kind, PlantedCase, planted_suite
 from faithbench.judges.rubric import RATINGS
 from faithbench.parsing import parse_completion
 from faithbench.reports.table import _align
+from faithbench.stats import Rate, cohen_kappa, harmonic_mean, rate
 from faithbench.tasks.registry import TASKS
 
 RULE_METRICS = ("step_arithmetic", "answer_consistency", "number_grounding")

@@ -24,7 +24,6 @@ The test:
 from __future__ import annotations
 
 import html
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,10 +31,10 @@ from pathlib import Path
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.schema import MetricSummary
-from faithbench.harness.stats import Z95
 from faithbench.harness.store import RunDir
 from faithbench.leaderboard.db import RegisteredRun, list_runs
 from faithbench.leaderboard.schema import Leaderboard, LeaderboardEntry
+from faithbench.stats import unpaired_p
 
 FORMATS = ("table", "md", "html", "json")
 
@@ -166,33 +165,6 @@ def _unpairable(a: RegisteredRun, b: RegisteredRun) -> str | None:
         ):
             return f"{run.path} now holds a different run than the one registered (register it again)"
     return None
-
-
-def unpaired_p(a: MetricSummary, b: MetricSummary, binary: bool) -> tuple[float, str]:
-    """Two-sided p-value that two runs' means differ, from their summaries alone.
-
-    binary: pooled two-proportion z-test on (mean, n) (statsmodels' `proportions_ztest` default);
-    otherwise: z = (mean_a - mean_b) / sqrt(se_a^2 + se_b^2), se = CI half-width / 1.96.
-    """
-    if a.mean is None or b.mean is None:
-        raise ValueError("both runs need a mean")
-    diff = a.mean - b.mean
-    if binary:
-        pooled = (a.mean * a.n + b.mean * b.n) / (a.n + b.n)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n))
-        test = "two-proportion-z"
-    else:
-        se = math.hypot(_se(a), _se(b))
-        test = "welch-z"
-    if se == 0:
-        return (1.0 if diff == 0 else 0.0), test
-    return math.erfc(abs(diff) / se / math.sqrt(2)), test
-
-
-def _se(m: MetricSummary) -> float:
-    if m.ci_low is None or m.ci_high is None:
-        return 0.0
-    return (m.ci_high - m.ci_low) / (2 * Z95)
 
 
 def _binary(metric: str, *scores: MetricSummary) -> bool:

@@ -37,9 +37,9 @@ from faithbench.errors import DataError, FaithbenchError, where
 from faithbench.harness.schema import SampleRecord
 from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.jsonl import parse_line
-from faithbench.judges.agreement import Rate, harmonic_mean, rate
 from faithbench.metrics.process import PROCESS_METRICS
 from faithbench.parsing import normalize_number
+from faithbench.stats import Rate, harmonic_mean, rate
 
 FILE_NAME = "original-wrong-solutions.jsonl"
 ENV_VAR = "FAITHBENCH_MR_GSM8K"  # the MR-GSM8K file, when not beside the GSM8K folder
