@@ -202,39 +202,21 @@ def _raw_samples(run: Path) -> dict[str, dict]:
 
 def _flagged(row: dict) -> bool | None:
     """Whether a rule metric flags a step of the sample; None when none of them scored it."""
-    if all(row["scores"].get(name, {}).get("value") is None for name in PROCESS_METRICS):
+    if all(row["scores"].get(name) is None for name in PROCESS_METRICS):
         return None
     return row["first_error_step"] is not None
 
 
-def _as_written_before_the_verdict(src: Path, dst: Path) -> Path:
-    """A copy of a run in format 1 as main wrote it before samples had a process verdict (fd93e12):
-    three parallel dicts, steps counted from 0, no `first_error_step`, no `format_version`."""
+def _strip_process_fields(src: Path, dst: Path) -> Path:
+    """A copy of a run as written before samples had a process verdict."""
     dst.mkdir()
-    (dst / "summary.json").write_bytes((src / "summary.json").read_bytes())
-    info = json.loads((src / "run.json").read_text())
-    del info["format_version"]
-    (dst / "run.json").write_text(json.dumps(info))
+    for name in ("run.json", "summary.json"):
+        (dst / name).write_bytes((src / name).read_bytes())
     rows = [json.loads(line) for line in (src / "samples.jsonl").read_text().splitlines()]
     for row in rows:
         del row["first_error_step"], row["first_error_by"]
-        scores = row.pop("scores")
-        row["scores"] = {name: score["value"] for name, score in scores.items()}
-        row["reasons"] = {name: score["reason"] for name, score in scores.items() if score["reason"]}
-        row["details"] = {name: _from_zero(score["details"]) for name, score in scores.items()}
     (dst / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     return dst
-
-
-def _from_zero(details: dict) -> dict:
-    out = dict(details)
-    for key in ("first_wrong_step", "answer_step"):
-        if isinstance(out.get(key), int):
-            out[key] -= 1
-    for key in ("wrong", "ungrounded", "corrected"):
-        if key in out:
-            out[key] = [{**entry, "step": entry["step"] - 1} for entry in out[key]]
-    return out
 
 
 def test_process_error_row_is_mcnemar_on_flagged_steps(runs: dict[str, Path]) -> None:
@@ -286,21 +268,23 @@ def test_cli_compare_prints_the_process_row(
     assert row.first_step_b is not None and f"mean first flagged step {row.first_step_b:.2f}" in note
 
 
-def test_a_run_written_before_the_verdict_compares_as_if_fresh(
+def test_old_run_without_process_fields_still_compares(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old = _as_written_before_the_verdict(runs["base"], tmp_path / "old")
+    old = _strip_process_fields(runs["base"], tmp_path / "old")
     report = compare_runs([old, runs["bad"]])
     fresh = compare_runs([runs["base"], runs["bad"]])
-    # the verdict is read from the upgraded details (faithbench.harness.migrate): every row, the
-    # process row included, is what the run in today's format gives
-    strip = {"a"}  # the run's label
-    assert [r.model_dump(exclude=strip) for r in report.comparisons] == [
-        r.model_dump(exclude=strip) for r in fresh.comparisons
+    process = report.comparisons[-1]
+    # unknown, not "no error": no paired verdicts, so no test
+    assert process.metric == "process_error" and process.n == 0 and process.delta is None
+    assert process.p_value == 1 and not process.significant
+    strip = {"a", "p_adjusted", "significant"}  # one fewer p-value in the family changes adjustment
+    assert [r.model_dump(exclude=strip) for r in report.comparisons[:-1]] == [
+        r.model_dump(exclude=strip) for r in fresh.comparisons[:-1]
     ]
-    assert report.comparisons[-1].metric == "process_error" and report.comparisons[-1].n > 0
     md, page = tmp_path / "cmp.md", tmp_path / "cmp.html"
     args = ["compare", str(old), str(runs["bad"]), "--markdown", str(md), "--report", str(page)]
     assert main(args) == 0
     assert "process_error (first flagged step)" in capsys.readouterr().out
     assert "| process_error (first flagged step) |" in md.read_text()
+    assert "no process verdict" in page.read_text()
