@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from faithbench.cli.leaderboard import add_commands as add_leaderboard_commands
 from faithbench.errors import DataError, FaithbenchError
 from faithbench.harness.runner import EvalConfig, run_eval
 from faithbench.harness.store import RunDir
@@ -33,7 +34,6 @@ from faithbench.leaderboard import (
     resolve_db_url,
     unpaired_p,
 )
-from faithbench.leaderboard.cli import add_leaderboard_commands
 from faithbench.leaderboard.db import MetricRow, RunRow
 
 N_ITEMS = 60

@@ -1,16 +1,19 @@
-"""`faithbench import lm-eval|inspect`: argparse wiring, called by faithbench.cli."""
+"""`faithbench import lm-eval|inspect`: another tool's completions -> a scored faithbench run."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from faithbench.cli import comma_list
-from faithbench.harness.store import RunDir
+from faithbench.cli.options import Subparsers, add_data_dir, add_db, add_metrics, register_finished, usage
+
+if TYPE_CHECKING:
+    from faithbench.harness.store import RunDir
 
 
-def add_import_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `import lm-eval` and `import inspect` to the `faithbench` command's subparsers."""
+def add_commands(subparsers: Subparsers) -> None:
+    """`import lm-eval` and `import inspect`."""
     imp = subparsers.add_parser(
         "import",
         help="turn an lm-eval samples file or an inspect-ai log into a faithbench run",
@@ -45,16 +48,11 @@ def add_import_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     for p in (lm, ins):
         p.add_argument("--out", type=Path, required=True, help="new run directory")
         p.add_argument("--model", help="model name for the run (default: from the file)")
-        p.add_argument("--metrics", type=comma_list, help="comma-separated metric names (default: all)")
-        p.add_argument("--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR)")
+        add_metrics(p)
+        add_data_dir(p)
         p.add_argument("--register", action="store_true", help="record the run in the results database")
-        p.add_argument("--db", help="results database for --register (default: $FAITHBENCH_DB)")
-    imp.set_defaults(func=lambda args: _usage(imp))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+        add_db(p)
+    imp.set_defaults(func=lambda args: usage(imp))
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -70,9 +68,10 @@ def _import(args: argparse.Namespace) -> int:
         model=args.model,
         metrics=args.metrics,
         data_dir=args.data_dir,
-        register=args.register,
-        db=args.db,
+        register=False,  # recorded below, by the command
     )
+    if args.register:
+        register_finished(run.path, args.db)
     return _report(run)
 
 

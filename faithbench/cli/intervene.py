@@ -1,16 +1,26 @@
-"""`faithbench intervene`: argparse wiring, called by faithbench.cli."""
+"""`faithbench intervene`: intervention tests of CoT faithfulness on a finished run."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from faithbench.cli import comma_list
-from faithbench.interventions.probes import PROBES
+from faithbench.cli.options import (
+    Subparsers,
+    add_data_dir,
+    add_no_cache,
+    add_quiet,
+    add_register,
+    comma_list,
+    print_run,
+    register_finished,
+)
 
 
-def add_intervene_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `intervene` to the `faithbench` command's subparsers."""
+def add_commands(subparsers: Subparsers) -> None:
+    """`intervene`."""
+    from faithbench.interventions.probes import PROBES
+
     tests = "; ".join(f"{name}: {PROBES.get(name).description}" for name in PROBES.names())
     p = subparsers.add_parser(
         "intervene",
@@ -33,16 +43,14 @@ def add_intervene_commands(subparsers: argparse._SubParsersAction[argparse.Argum
     p.add_argument(
         "--answer-tokens", type=int, default=8, help="new tokens for each forced answer (default 8)"
     )
-    p.add_argument("--data-dir", help="GSM8K JSONL folder, for a few-shot run's exemplars")
-    p.add_argument("--no-cache", action="store_true", help="bypass the response cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--db", help="results database to re-register the run in (default: $FAITHBENCH_DB)")
-    p.add_argument("--no-register", action="store_true", help="do not update the results database")
+    add_data_dir(p)
+    add_no_cache(p)
+    add_quiet(p)
+    add_register(p)
     p.set_defaults(func=_intervene)
 
 
 def _intervene(args: argparse.Namespace) -> int:
-    from faithbench.cli import _print_run
     from faithbench.interventions.report import render
     from faithbench.interventions.run import InterventionConfig, intervene
 
@@ -57,11 +65,12 @@ def _intervene(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             progress=not args.quiet,
             data_dir=args.data_dir,
-            register=not args.no_register,
-            db=args.db,
+            register=False,  # recorded below, by the command
         ),
     )
-    _print_run(args.run)
+    if not args.no_register:
+        register_finished(args.run, args.db)
+    print_run(args.run)
     print()
     print(render(report))
     return 0

@@ -1,10 +1,12 @@
-"""Judge options of `faithbench eval` / `faithbench score`, and `faithbench judge-check`."""
+"""The judge options of `eval`, `score` and `distill`, and `faithbench judge-check`."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from faithbench.cli.options import Subparsers, add_data_dir, add_no_cache, add_quiet, write_output
 
 if TYPE_CHECKING:  # the judge machinery loads only when a judge is asked for
     from pydantic import BaseModel
@@ -54,8 +56,8 @@ def judge_config(args: argparse.Namespace) -> JudgeConfig | None:
     )
 
 
-def add_judge_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `judge-check` to the `faithbench` command's subparsers."""
+def add_commands(subparsers: Subparsers) -> None:
+    """`judge-check`."""
     jc = subparsers.add_parser(
         "judge-check",
         help="measure a judge on planted errors or on MR-GSM8K's human labels before trusting it",
@@ -83,9 +85,7 @@ def add_judge_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     jc.add_argument(
         "--seed", type=int, default=0, help="planted: seed choosing where errors are planted (default 0)"
     )
-    jc.add_argument(
-        "--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)"
-    )
+    add_data_dir(jc)
     jc.add_argument(
         "--mr-gsm8k",
         type=Path,
@@ -95,13 +95,12 @@ def add_judge_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     jc.add_argument("--json", type=Path, help="write the report, with every case, as JSON here")
     jc.add_argument("--out", type=Path, help="write the printed table here too")
-    jc.add_argument("--no-cache", action="store_true", help="bypass the response cache")
-    jc.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_no_cache(jc)
+    add_quiet(jc)
     jc.set_defaults(func=_judge_check)
 
 
 def _judge_check(args: argparse.Namespace) -> int:
-    from faithbench.cli import _write
     from faithbench.errors import FaithbenchError
     from faithbench.judges.check import check_table, run_judge_check
 
@@ -136,7 +135,7 @@ def _judge_check(args: argparse.Namespace) -> int:
         table = check_table(report)
     print(table)
     if args.out:
-        _write(args.out, table + "\n")
+        write_output(args.out, table + "\n")
     if args.json:
-        _write(args.json, report.model_dump_json(indent=2) + "\n")
+        write_output(args.json, report.model_dump_json(indent=2) + "\n")
     return 0

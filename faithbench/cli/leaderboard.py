@@ -1,4 +1,4 @@
-"""`faithbench register` and `faithbench leaderboard`: argparse wiring, called by faithbench.cli."""
+"""`faithbench register` and `faithbench leaderboard`: the results database from the command line."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from faithbench.cli.options import Subparsers, add_db, write_output
 from faithbench.errors import FaithbenchError
 
-DB_HELP = (
-    "results database: a SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://user@host/db) "
-    "or a SQLite file path (default: $FAITHBENCH_DB, else sqlite:///faithbench.db in the working directory)"
-)
 
-
-def add_leaderboard_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `register` and `leaderboard` to the `faithbench` command's subparsers."""
+def add_commands(subparsers: Subparsers) -> None:
+    """`register` and `leaderboard`."""
     reg = subparsers.add_parser(
         "register",
         help="record finished runs in the results database (again: refresh them)",
@@ -24,7 +20,7 @@ def add_leaderboard_commands(subparsers: argparse._SubParsersAction[argparse.Arg
     )
     reg.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run directory")
     reg.add_argument("--label", help="name shown on the leaderboard (default: the directory name)")
-    reg.add_argument("--db", help=DB_HELP)
+    add_db(reg)
     reg.set_defaults(func=_register)
 
     lb = subparsers.add_parser(
@@ -41,7 +37,7 @@ def add_leaderboard_commands(subparsers: argparse._SubParsersAction[argparse.Arg
         "--format", default="table", choices=("table", "md", "html", "json"), help="default table"
     )
     lb.add_argument("--out", type=Path, help="write to FILE instead of standard output")
-    lb.add_argument("--db", help=DB_HELP)
+    add_db(lb)
     lb.set_defaults(func=_leaderboard)
 
 
@@ -66,9 +62,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
     for note in board.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {args.out}")
+    write_output(args.out, text, stream=sys.stdout)  # the board is the output: say so on stdout
     return 0

@@ -1,16 +1,17 @@
-"""`faithbench distill`, `faithbench train sft` and `faithbench train grpo`: argparse wiring, called by
-faithbench.cli. Heavy imports (torch, TRL) happen only when a command runs."""
+"""`faithbench distill`, `faithbench train sft` and `faithbench train grpo`. Torch and TRL load only
+when a command runs."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from faithbench.cli.judge import add_judge_options, judge_config
+from faithbench.cli.options import Subparsers, add_data_dir, add_no_cache, add_quiet, usage
 
-def add_train_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `distill` and `train sft|grpo` to the `faithbench` command's subparsers."""
-    from faithbench.judges.cli import add_judge_options
+
+def add_commands(subparsers: Subparsers) -> None:
+    """`distill` and `train sft|grpo`."""
     from faithbench.trainers.distill import DEFAULT_TEACHER
 
     dst = subparsers.add_parser(
@@ -36,11 +37,9 @@ def add_train_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     dst.add_argument("--temperature", type=float, default=0.0, help="teacher temperature (default 0)")
     dst.add_argument("--batch-size", type=int, default=8, help="requests per batch (default 8)")
-    dst.add_argument(
-        "--data-dir", help="folder with GSM8K JSONL files (else $FAITHBENCH_DATA_DIR, else the hub)"
-    )
-    dst.add_argument("--no-cache", action="store_true", help="bypass the response cache")
-    dst.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_data_dir(dst)
+    add_no_cache(dst)
+    add_quiet(dst)
     add_judge_options(dst)
     dst.set_defaults(func=_distill)
 
@@ -60,17 +59,11 @@ def add_train_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         cmd.add_argument("--config", type=Path, required=True, help=f"recipe YAML (configs/{kind}/*.yaml)")
         cmd.add_argument("--out", type=Path, help=f"output folder (default runs/train/{kind}-<recipe name>)")
         cmd.set_defaults(func=_train, kind=kind)
-    train.set_defaults(func=lambda args: _usage(train))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+    train.set_defaults(func=lambda args: usage(train))
 
 
 def _distill(args: argparse.Namespace) -> int:
     from faithbench.errors import FaithbenchError
-    from faithbench.judges.cli import judge_config
     from faithbench.trainers.distill import DistillConfig, distill
 
     if args.limit is not None and args.limit < 1:
@@ -98,7 +91,6 @@ def _train(args: argparse.Namespace) -> int:
     card = train(args.config, args.out)
     print(
         f"{card.kind}: {card.steps} steps in {card.wall_seconds:.0f} s, train loss {card.train_loss}\n"
-        f"adapter: {card.adapter}\nevaluate: faithbench eval --model {card.eval_model_spec}",
-        file=sys.stdout,
+        f"adapter: {card.adapter}\nevaluate: faithbench eval --model {card.eval_model_spec}"
     )
     return 0

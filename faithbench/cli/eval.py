@@ -1,0 +1,99 @@
+"""`faithbench eval`: run a task through a model into a run directory, then record the run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faithbench.cli.judge import add_judge_options, judge_config
+from faithbench.cli.options import (
+    Subparsers,
+    add_data_dir,
+    add_metrics,
+    add_no_cache,
+    add_quiet,
+    add_register,
+    print_run,
+    register_finished,
+)
+
+
+def add_commands(subparsers: Subparsers) -> None:
+    """`eval`."""
+    ev = subparsers.add_parser(
+        "eval",
+        help="run a task through a model and score every sample",
+        description="Run a task through a model into a run directory (resumable).",
+    )
+    ev.add_argument(
+        "--model",
+        default="smollm2",
+        help="model spec: smollm2 | hf:PATH | predictions:FILE.jsonl, each optionally "
+        "+lora:ADAPTER_DIR; vllm:PATH | vllm:smollm2 (needs vLLM); or a chat API: "
+        "openai:MODEL@BASE_URL (key from $OPENAI_API_KEY) | deepseek:MODEL (key from "
+        "$DEEPSEEK_API_KEY); see docs/backends.md (default: smollm2, the embedded SmolLM2-135M-Instruct)",
+    )
+    ev.add_argument("--task", default="gsm8k", help="task name (see `faithbench tasks list`; default gsm8k)")
+    ev.add_argument(
+        "--out",
+        type=Path,
+        help="run directory; an existing run there is resumed (default: runs/<task>-<model>-<time>)",
+    )
+    ev.add_argument("--limit", type=int, help="evaluate only the first N items")
+    ev.add_argument("--seed", type=int, default=0, help="seed for sampled decoding (default 0)")
+    ev.add_argument("--max-new-tokens", type=int, default=256, help="default 256")
+    ev.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    ev.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        help="generation batch size; for API models, the requests handed over at a time (default 8)",
+    )
+    ev.add_argument(
+        "--tensor-parallel-size",
+        type=int,
+        default=1,
+        help="vllm: models only: split the model across this many GPUs (default 1)",
+    )
+    ev.add_argument("--num-fewshot", type=int, help="exemplars for gsm8k-fewshot (default 5)")
+    add_metrics(ev)
+    add_data_dir(ev)
+    add_no_cache(ev)
+    add_quiet(ev)
+    add_register(ev)
+    add_judge_options(ev)
+    ev.set_defaults(func=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from faithbench.harness.runner import EvalConfig, IncompleteRunError, run_eval
+
+    try:
+        run = run_eval(
+            EvalConfig(
+                model=args.model,
+                task=args.task,
+                out=args.out,
+                limit=args.limit,
+                seed=args.seed,
+                max_new_tokens=args.max_new_tokens,
+                temperature=args.temperature,
+                batch_size=args.batch_size,
+                tensor_parallel_size=args.tensor_parallel_size,
+                num_fewshot=args.num_fewshot,
+                metrics=args.metrics,
+                data_dir=args.data_dir,
+                use_cache=not args.no_cache,
+                register=False,  # recorded below, by the command
+                progress=not args.quiet,
+                judge=judge_config(args),
+            )
+        )
+    except IncompleteRunError as exc:  # the finished samples are saved; a rerun completes the run
+        print(f"faithbench: warning: {exc}", file=sys.stderr)
+        return 1
+    if not args.no_register:
+        register_finished(run.path, args.db)
+    print_run(run.path)
+    return 0
