@@ -20,7 +20,7 @@ from scipy import stats
 from faithbench.compare import compare_runs
 from faithbench.harness.runner import EvalConfig, run_eval
 from faithbench.harness.store import RunDir
-from faithbench.metrics import METRICS
+from faithbench.specs import is_binary
 
 
 def build_runs(data_dir: str, tmp: Path) -> list[Path]:
@@ -48,12 +48,12 @@ def build_runs(data_dir: str, tmp: Path) -> list[Path]:
 def scipy_peer(paths: list[Path], metrics: list[str]) -> None:
     a, b = ({r.id: r for r in RunDir(p).read_samples()} for p in paths)
     for metric in metrics:
-        pairs = [(a[i].scores[metric], b[i].scores[metric]) for i in a if i in b]
+        pairs = [(a[i].value(metric), b[i].value(metric)) for i in a if i in b]
         x = np.array([p for p, q in pairs if p is not None and q is not None])
         y = np.array([q for p, q in pairs if p is not None and q is not None])
         stats.bootstrap((x, y), lambda u, v, axis: np.mean(v - u, axis=axis), paired=True, vectorized=True,
                         n_resamples=10_000, method="percentile", random_state=0)  # fmt: skip
-        if METRICS.get(metric).binary:
+        if is_binary(metric):
             bc, cc = int(np.sum((x == 1) & (y == 0))), int(np.sum((x == 0) & (y == 1)))
             stats.binomtest(bc, max(bc + cc, 1), 0.5)
         else:

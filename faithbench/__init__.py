@@ -1,11 +1,13 @@
 """faithbench: does a language model reason faithfully? Public face; the work is in the subpackages."""
 
+from faithbench.core import MetricSpec, Score
 from faithbench.errors import DataError, FaithbenchError
 from faithbench.harness.runner import EvalConfig, rescore, run_eval
 from faithbench.harness.schema import MetricSummary, RunInfo, SampleRecord, Summary
 from faithbench.harness.store import RunDir
-from faithbench.metrics import METRICS, Metric, Score, register_metric
+from faithbench.metrics import METRICS, Metric, register_metric
 from faithbench.parsing import Equation, ParsedCompletion, parse_completion
+from faithbench.specs import METRIC_SPECS
 from faithbench.tasks.base import Item, Prompt
 from faithbench.tasks.registry import TASKS, Task
 
@@ -13,6 +15,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METRICS",
+    "METRIC_SPECS",
     "TASKS",
     "DataError",
     "Equation",
@@ -20,6 +23,7 @@ __all__ = [
     "FaithbenchError",
     "Item",
     "Metric",
+    "MetricSpec",
     "MetricSummary",
     "ParsedCompletion",
     "Prompt",

@@ -1,11 +1,12 @@
 """The types every layer shares: a task's `Item` and `Prompt`, a backend's `Request`, `GenerationConfig`
-and `Completion`. This module imports nothing of faithbench; everything else imports downward from it."""
+and `Completion`, a metric's `Score` and `MetricSpec`. This module imports nothing of faithbench;
+everything else imports downward from it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Item(BaseModel):
@@ -78,3 +79,46 @@ class Completion(BaseModel):
     finish_reason: Literal["stop", "length", "unknown"] = "unknown"
     n_tokens: int | None = None
     error: str | None = None
+
+
+class Score(BaseModel):
+    """One metric's verdict on one sample: a value in [0, 1], or unscored (`value` None) with the
+    `reason` why; `details` holds the facts behind it (which step was wrong, the computed value...).
+    `SampleRecord.scores` maps each metric's name to its Score, as inspect-ai's `EvalSample.scores`."""
+
+    value: float | None
+    reason: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Score:
+        if self.value is None and not self.reason:
+            raise ValueError("an unscored Score needs a reason")
+        if self.value is not None and not 0.0 <= self.value <= 1.0:
+            raise ValueError(f"score {self.value} is outside [0, 1]")
+        return self
+
+    @classmethod
+    def unscored(cls, reason: str, **details: Any) -> Score:
+        return cls(value=None, reason=reason, details=details)
+
+
+MetricKind = Literal["rule", "judge", "intervention"]
+
+
+class MetricSpec(BaseModel):
+    """What callers need to know of a metric without running it.
+
+    `kind` says what computes it: `rule` a pure function of (item, parsed completion) (`eval`,
+    `score`, GRPO rewards), `judge` an LLM judge (`--judge`), `intervention` the model answering new
+    prompts (`faithbench intervene`). `binary` metrics only ever score 0 or 1: they get Wilson CIs and
+    the exact McNemar test, the others a bootstrap CI and a sign-flip test. `higher_is_better` sets
+    the direction `compare` and `gate` read a change in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str
+    binary: bool
+    kind: MetricKind
+    higher_is_better: bool = True

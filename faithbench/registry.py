@@ -34,6 +34,10 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
+    def peek(self, name: str) -> T | None:
+        """The item under `name` if one is added already, without loading plug-ins."""
+        return self._items.get(name)
+
     def get(self, name: str) -> T:
         self._load_plugins()
         try:

@@ -102,3 +102,33 @@ def chat_judge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chat
     finally:
         judge.server.shutdown()
         judge.server.server_close()
+
+
+def as_written_before_the_verdict(src: Path, dst: Path) -> Path:
+    """A copy of a run in format 1 as main wrote it before samples had a process verdict (fd93e12):
+    three parallel dicts, steps counted from 0, no `first_error_step`, no `format_version`."""
+    dst.mkdir()
+    (dst / "summary.json").write_bytes((src / "summary.json").read_bytes())
+    info = json.loads((src / "run.json").read_text())
+    del info["format_version"]
+    (dst / "run.json").write_text(json.dumps(info))
+    rows = [json.loads(line) for line in (src / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        del row["first_error_step"], row["first_error_by"]
+        scores = row.pop("scores")
+        row["scores"] = {name: score["value"] for name, score in scores.items()}
+        row["reasons"] = {name: score["reason"] for name, score in scores.items() if score["reason"]}
+        row["details"] = {name: _from_zero(score["details"]) for name, score in scores.items()}
+    (dst / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return dst
+
+
+def _from_zero(details: dict) -> dict:
+    out = dict(details)
+    for key in ("first_wrong_step", "answer_step"):
+        if isinstance(out.get(key), int):
+            out[key] -= 1
+    for key in ("wrong", "ungrounded", "corrected"):
+        if key in out:
+            out[key] = [{**entry, "step": entry["step"] - 1} for entry in out[key]]
+    return out

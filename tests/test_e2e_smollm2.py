@@ -42,8 +42,8 @@ def test_real_eval_writes_scored_samples(smol_run: RunDir) -> None:
         assert r.completion.strip()
         assert r.n_tokens is not None and 0 < r.n_tokens <= 96
         assert set(r.scores) >= {"accuracy", "step_arithmetic", "number_grounding"}
-        for name, value in r.scores.items():
-            assert (value is None) == (name in r.reasons)
+        for score in r.scores.values():
+            assert (score.value is None) == (score.reason is not None)
     info = smol_run.read_info()
     assert info.status == "finished" and info.model == "smollm2"
     assert "smollm2" in info.model_identity.lower() or "SmolLM2" in info.model_identity

@@ -79,7 +79,7 @@ def test_lm_eval_import_uses_the_files_filtered_answers(
     assert [r.id for r in records] == ["test-0", "test-1"]
     # lm-eval's answers, not faithbench's own (which would read 8 and None)
     assert [(r.answer, r.strict_answer) for r in records] == [("7", None), ("7", None)]
-    assert records[0].scores["accuracy"] == 0.0 and records[0].details["accuracy"]["answer"] == "7"
+    assert records[0].value("accuracy") == 0.0 and records[0].scores["accuracy"].details["answer"] == "7"
     info = run.read_info()
     assert info.generation.max_new_tokens == 9 and info.n_items == 2
     assert info.data.sha256 == TASKS.get("gsm8k-fewshot").load()[1].sha256
@@ -175,7 +175,7 @@ def test_lm_eval_import_reproduces_strict_and_flexible_answers(lm_eval_out: Path
             assert record.answer == expected
             if row["exact_match"] == 1.0:
                 assert record.correct
-        assert record.scores["accuracy"] == float(record.correct)
+        assert record.value("accuracy") == float(record.correct)
     info = run.read_info()
     assert info.model.startswith("lm-eval:hf:") and info.num_fewshot == 0
     assert info.generation.max_new_tokens == 48

@@ -15,13 +15,14 @@ from faithbench.harness.backends import Completion, GenerationConfig, Request, l
 from faithbench.harness.backends.hf import HFBackend
 from faithbench.harness.runner import EvalConfig, run_eval
 from faithbench.harness.schema import SampleRecord
+from faithbench.harness.scoring import NeedsModelError, resolve_metrics
 from faithbench.harness.store import RunDir
 from faithbench.interventions import INTERVENTION_METRICS, InterventionConfig, curves, intervene, text
-from faithbench.interventions.metrics import NeedsModelError
 from faithbench.interventions.probes import Env, Hint, Subject
 from faithbench.interventions.report import InterventionReport
 from faithbench.metrics import METRICS
 from faithbench.parsing import find_equations, split_sentences
+from faithbench.specs import METRIC_SPECS
 from faithbench.tasks.base import Item
 from faithbench.tasks.registry import TASKS
 
@@ -245,12 +246,15 @@ def test_hint_plan_and_scores() -> None:
 # ------------------------------------------------------------------------ registry and CLI
 
 
-def test_intervention_metrics_are_registered_and_refuse_pure_scoring() -> None:
-    for name, (binary, _) in INTERVENTION_METRICS.items():
-        metric = METRICS.get(name)
-        assert metric.binary is binary and "faithbench intervene" in metric.description
+def test_intervention_metrics_are_in_the_catalogue_and_refused_by_rule_scoring() -> None:
+    binary = {"lanham_early_answering_aoc": False, "lanham_adding_mistakes": True, "hint_following": True}
+    for name in INTERVENTION_METRICS:
+        spec = METRIC_SPECS.get(name)
+        assert spec.kind == "intervention" and "faithbench intervene" in spec.description
+        assert spec.binary is binary.get(name, spec.binary)
+        assert name not in METRICS  # nothing computes them from a stored completion
         with pytest.raises(NeedsModelError, match="faithbench intervene"):
-            metric(Item(id="x", question="q", target="1"), None)  # type: ignore[arg-type]
+            resolve_metrics(["accuracy", name])
 
 
 @pytest.mark.parametrize("verb", ["score", "eval"])
@@ -335,13 +339,15 @@ def test_intervene_end_to_end_with_smollm2(
     for r in records:
         assert r.completion == next(b.completion for b in before if b.id == r.id)
         for name in INTERVENTION_METRICS:
-            value = r.scores[name]
-            assert (value is None) == (name in r.reasons), (name, r.reasons)
+            value = r.value(name)
+            assert (value is None) == (r.scores[name].reason is not None), (name, r.scores[name])
             assert value is None or 0.0 <= value <= 1.0
-    early = [r for r in records if r.scores["lanham_early_answering_aoc"] is not None]
+    early = [r for r in records if r.value("lanham_early_answering_aoc") is not None]
     for r in early:
-        same = r.details["lanham_early_answering_aoc"]["same"]
-        assert len(same) == r.details["lanham_early_answering_aoc"]["n_sentences"] + 1 and same[-1] == 1.0
+        same = r.scores["lanham_early_answering_aoc"].details["same"]
+        assert (
+            len(same) == r.scores["lanham_early_answering_aoc"].details["n_sentences"] + 1 and same[-1] == 1.0
+        )
     summary = run.read_summary()
     assert set(INTERVENTION_METRICS) <= set(summary.metrics)
     assert set(INTERVENTION_METRICS) <= set(run.read_info().metrics)

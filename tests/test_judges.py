@@ -307,9 +307,9 @@ def test_judge_records_and_the_cache(judge_server: tuple[str, JudgeServerState])
     with open_judge(JudgeConfig(spec=spec, gold=False)) as judge:
         record = _record("q", "9 * 2 = 18\n#### 18")
         (judged,) = judge.judge_records([record])
-    assert judged.scores["judge_validity"] == 0.75 and judged.scores["judge_alignment"] == 1.0
-    assert judged.scores["accuracy"] == 1.0  # other metrics are kept
-    assert judged.details["judge"]["first_error_step"] == 2
+    assert judged.value("judge_validity") == 0.75 and judged.value("judge_alignment") == 1.0
+    assert judged.value("accuracy") == 1.0  # other metrics are kept
+    assert judged.scores["judge_validity"].details["first_error_step"] == 2
     assert "gold_answer" not in state.bodies[0]["messages"][1]["content"]
     with open_judge(JudgeConfig(spec=spec, gold=False)) as judge:
         judge.judge_records([record])
@@ -317,9 +317,9 @@ def test_judge_records_and_the_cache(judge_server: tuple[str, JudgeServerState])
     state.behaviour["q"] = "fail"
     with open_judge(JudgeConfig(spec=spec, gold=True)) as judge:
         (failed,) = judge.judge_records([judged])
-    assert all(failed.scores[m] is None for m in JUDGE_METRICS)
-    assert failed.reasons["judge_validity"].startswith("judge call failed: HTTP 500")
-    assert "first_error_step" not in failed.details["judge"]  # the old verdict is replaced
+    assert all(failed.value(m) is None for m in JUDGE_METRICS)
+    assert failed.scores["judge_validity"].reason.startswith("judge call failed: HTTP 500")
+    assert "first_error_step" not in failed.scores["judge_validity"].details  # the old verdict is replaced
 
 
 def test_the_judge_is_shown_screened_steps_and_the_record_says_so(
@@ -335,12 +335,16 @@ def test_the_judge_is_shown_screened_steps_and_the_record_says_so(
     # the forged marker, a line addressed to the grader, the fake verdict, the marker
     assert [s["text"] for s in data["steps"]] == ["9 * 2 = 18", "#### 18", *[PLACEHOLDER] * 4]
     assert PLACEHOLDER in state.bodies[0]["messages"][0]["content"]  # the system prompt explains it
-    assert judged.scores["judge_validity"] == 0.75  # the judge's own verdict, scored as usual
-    assert judged.details["judge"]["withheld_steps"] == [3, 4, 5, 6]
-    assert judged.details["judge"]["screen_patterns"] == ["addresses_judge", "markup", "rubric_key"]
-    assert all(unjudged.scores[m] is None for m in JUDGE_METRICS)
+    assert judged.value("judge_validity") == 0.75  # the judge's own verdict, scored as usual
+    assert judged.scores["judge_validity"].details["withheld_steps"] == [3, 4, 5, 6]
+    assert judged.scores["judge_validity"].details["screen_patterns"] == [
+        "addresses_judge",
+        "markup",
+        "rubric_key",
+    ]
+    assert all(unjudged.value(m) is None for m in JUDGE_METRICS)
     assert (
-        unjudged.reasons["judge_validity"]
+        unjudged.scores["judge_validity"].reason
         == "every step addressed the grader, so none was shown to the judge"
     )
 
@@ -385,10 +389,10 @@ def test_score_run_with_judge_end_to_end(
     assert info.judge.gold and info.judge.prefill is None
     assert set(JUDGE_METRICS) <= set(info.metrics)
     samples = {s.id: s for s in run.read_samples()}
-    assert {i: s.scores["judge_validity"] for i, s in samples.items()} == {
+    assert {i: s.value("judge_validity") for i, s in samples.items()} == {
         "test-0": 0.75, "test-1": 0.75, "test-2": None,
     }  # fmt: skip
-    assert samples["test-2"].reasons["judge_validity"].startswith("judge call failed: HTTP 500")
+    assert samples["test-2"].scores["judge_validity"].reason.startswith("judge call failed: HTTP 500")
     summary = run.read_summary().metrics["judge_validity"]
     assert (summary.n, summary.n_unscored) == (2, 1)
     calls = len(state.bodies)
@@ -423,7 +427,7 @@ def test_eval_with_judge_judges_each_batch_and_refuses_another_judge_on_resume(
     ]
     assert main([*args, "--judge", spec]) == 0
     samples = RunDir(out).read_samples()
-    assert [s.scores["judge_coherence"] for s in samples] == [0.5, 0.5]
+    assert [s.value("judge_coherence") for s in samples] == [0.5, 0.5]
     assert len(state.bodies) == 2
     assert main([*args, "--judge", spec, "--judge-no-gold"]) == 2  # a different judge: refused
 

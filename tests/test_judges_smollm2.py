@@ -53,12 +53,12 @@ def test_score_a_run_with_smollm2_as_judge(
     assert info.judge.prompt_version == PROMPT_VERSION and info.judge.identity.startswith("hf:")
     samples = run.read_samples()
     for sample in samples:
-        verdict = sample.details["judge"]
-        print(f"\n{sample.id}: scores {[sample.scores[m] for m in JUDGE_METRICS]}, {verdict}")
+        verdict = sample.scores["judge_validity"].details
+        print(f"\n{sample.id}: scores {[sample.value(m) for m in JUDGE_METRICS]}, {verdict}")
         assert verdict["attempts"] in (1, 2)
         for metric in JUDGE_METRICS:
-            value = sample.scores[metric]
-            assert (value is not None and 0 <= value <= 1) or sample.reasons[metric]
+            value = sample.value(metric)
+            assert (value is not None and 0 <= value <= 1) or sample.scores[metric].reason
     rows = _rows(responses_db)
     assert rows >= len(samples)
     assert main(args) == 0  # a rerun: every verdict from the cache, the same scores

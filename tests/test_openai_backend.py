@@ -552,11 +552,11 @@ def test_judge_through_faults_finishes_with_every_sample_scored_or_unscored_with
     assert server.state.calls >= 8 + 2 + 5
     for rid, record in records.items():
         if rid == "test-5":
-            assert record.scores["judge_validity"] is None
-            assert record.reasons["judge_validity"].startswith("judge call failed: HTTP 500")
-            assert "<redacted>" in record.reasons["judge_validity"]  # the server echoed the key
+            assert record.value("judge_validity") is None
+            assert record.scores["judge_validity"].reason.startswith("judge call failed: HTTP 500")
+            assert "<redacted>" in record.scores["judge_validity"].reason  # the server echoed the key
         else:
-            assert record.scores["judge_validity"] == 1.0 and record.scores["judge_coherence"] == 0.75
+            assert record.value("judge_validity") == 1.0 and record.value("judge_coherence") == 0.75
     summary = RunDir(run).read_summary().metrics["judge_validity"]
     assert summary.n == 7 and summary.n_unscored == 1
     for path in (p for p in tmp_path.rglob("*") if p.is_file()):

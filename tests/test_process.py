@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faithbench.core import Completion, Item
+from faithbench.core import Completion, Item, Score
 from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.metrics.process import first_error
 
@@ -30,25 +30,27 @@ def test_the_earliest_flagged_step_wins_and_names_its_metrics() -> None:
     # step 2 computes wrong (9 * 2 = 19); step 3 uses 11, which nothing grounds
     text = "Janet sells 16 - 3 - 4 = 9 eggs a day.\nShe makes 9 * 2 = $19.\nThen 19 + 11 = 30.\n#### 30"
     record = _record(text)
-    assert record.scores["step_arithmetic"] == pytest.approx(2 / 3)
-    assert record.details["step_arithmetic"]["first_wrong_step"] == 2
-    assert record.details["number_grounding"]["ungrounded"] == [{"number": 11.0, "step": 3}]
+    assert record.value("step_arithmetic") == pytest.approx(2 / 3)
+    assert record.scores["step_arithmetic"].details["first_wrong_step"] == 2
+    assert record.scores["number_grounding"].details["ungrounded"] == [{"number": 11.0, "step": 3}]
     assert (record.first_error_step, record.first_error_by) == (2, ["step_arithmetic"])
 
 
 def test_an_answer_from_nowhere_flags_the_step_that_states_it() -> None:
     record = _record("Janet sells 16 - 3 - 4 = 9 eggs a day.\nShe makes 9 * 2 = $18.\nSo she makes $20.")
-    assert record.scores["answer_consistency"] == 0.0
-    assert record.details["answer_consistency"]["answer_step"] == 3
+    assert record.value("answer_consistency") == 0.0
+    assert record.scores["answer_consistency"].details["answer_step"] == 3
     assert (record.first_error_step, record.first_error_by) == (3, ["answer_consistency"])
 
 
 def test_unscored_and_perfect_metrics_flag_nothing() -> None:
-    details = {"step_arithmetic": {"first_wrong_step": 2}, "number_grounding": {"ungrounded": []}}
-    assert first_error({"step_arithmetic": None, "number_grounding": 1.0}, details) == (None, ())
-    assert first_error({"step_arithmetic": 0.5}, details) == (2, ("step_arithmetic",))
+    wrong_at_2 = {"first_wrong_step": 2}
+    unscored = Score.unscored("no equations", **wrong_at_2)
+    grounded = Score(value=1.0, details={"ungrounded": []})
+    assert first_error({"step_arithmetic": unscored, "number_grounding": grounded}) == (None, ())
+    assert first_error({"step_arithmetic": Score(value=0.5, details=wrong_at_2)}) == (2, ("step_arithmetic",))
     # a malformed stored detail (an old run, a bool) is no step
-    assert first_error({"step_arithmetic": 0.5}, {"step_arithmetic": {"first_wrong_step": True}}) == (
+    assert first_error({"step_arithmetic": Score(value=0.5, details={"first_wrong_step": True})}) == (
         None,
         (),
     )

@@ -111,4 +111,4 @@ def test_metric_plugin_installed_through_entry_point(tmp_path: Path, data_dir: P
     )
     assert run.returncode == 0, run.stderr
     assert "rationale_has_equals" in run.stdout
-    assert '"rationale_has_equals":1.0' in (out / "samples.jsonl").read_text()
+    assert '"rationale_has_equals":{"value":1.0' in (out / "samples.jsonl").read_text()

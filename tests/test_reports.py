@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import as_written_before_the_verdict
 
 import faithbench.reports.html as html_report
 from faithbench.cli import main
@@ -163,11 +164,11 @@ def test_html_has_every_section(report: ComparisonReport) -> None:
     b_right = [i for i in base if worse[i].correct and not base[i].correct]
     assert b_right == ["test-8"] and len(a_right) >= 10
     for records in (base, worse):
-        scored = [r for r in records.values() if r.scores["step_arithmetic"] is not None]
-        wrong = [r for r in scored if r.details["step_arithmetic"]["first_wrong_step"] is not None]
+        scored = [r for r in records.values() if r.value("step_arithmetic") is not None]
+        wrong = [r for r in scored if r.scores["step_arithmetic"].details["first_wrong_step"] is not None]
         assert f"<b>{len(wrong)}</b> of {len(scored)} scored samples have a wrong equation" in page
-        grounding = [r for r in records.values() if r.scores["number_grounding"] is not None]
-        ungrounded = [r for r in grounding if r.details["number_grounding"]["ungrounded"]]
+        grounding = [r for r in records.values() if r.value("number_grounding") is not None]
+        ungrounded = [r for r in grounding if r.scores["number_grounding"].details["ungrounded"]]
         assert f"<b>{len(ungrounded)}</b> of {len(grounding)} scored samples compute with a number" in page
     assert '<tr><td class="num">17</td>' in page  # the planted `17 * 3`, the top ungrounded number
     assert page.count('data-kind="a-right" data-id=') == len(a_right)
@@ -206,7 +207,7 @@ PROCESS_METRICS = ("step_arithmetic", "number_grounding", "answer_consistency")
 
 def _judged(records: dict) -> list:
     """Records some rule metric scored: those with a process verdict."""
-    return [r for r in records.values() if any(r.scores[m] is not None for m in PROCESS_METRICS)]
+    return [r for r in records.values() if any(r.value(m) is not None for m in PROCESS_METRICS)]
 
 
 def test_html_shows_the_first_flagged_step(report: ComparisonReport) -> None:
@@ -266,24 +267,19 @@ def test_markdown_process_row(report: ComparisonReport) -> None:
     assert "process_error: share of samples where a rule metric" in comparison_markdown(report)
 
 
-def test_old_run_without_process_fields_still_reports(run_paths: dict[str, Path], tmp_path: Path) -> None:
-    old = tmp_path / "old"
-    old.mkdir()
-    for name in ("run.json", "summary.json"):
-        (old / name).write_bytes((run_paths["worse"] / name).read_bytes())
-    rows = [json.loads(x) for x in (run_paths["worse"] / "samples.jsonl").read_text().splitlines()]
-    for row in rows:
-        del row["first_error_step"], row["first_error_by"]
-    (old / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+def test_a_run_written_before_the_verdict_reports_its_flagged_steps(
+    run_paths: dict[str, Path], tmp_path: Path
+) -> None:
+    old = as_written_before_the_verdict(run_paths["worse"], tmp_path / "worse")
     report = compare_runs([run_paths["base"], old])
+    fresh = compare_runs([run_paths["base"], run_paths["worse"]])
     row = next(c for c in report.comparisons if c.metric == "process_error")
-    assert row.n == 0 and row.delta is None
+    assert row == next(c for c in fresh.comparisons if c.metric == "process_error") and row.n > 0
     page = comparison_html(report, _run_dirs(report))
-    assert page.count("no process verdict") == 1  # the old run's failures card
-    shown = re.findall(r'<details class="diff-item" data-kind="[ab]-right" data-id="([^"]+)"', page)
-    base = {r.id: r for r in RunDir(run_paths["base"]).read_samples()}
-    judged = [i for i in shown if base[i] in _judged(base)]
-    assert judged and page.count('<p class="first-error') == len(judged)  # only the base run's sides
+    assert "no process verdict" not in page
+    assert page.count('<p class="first-error') == comparison_html(fresh, _run_dirs(fresh)).count(
+        '<p class="first-error'
+    )
     assert "| process_error (first flagged step) |" in comparison_markdown(report)
 
 

@@ -41,7 +41,7 @@ def test_reference_solutions_as_predictions(
     )
     records = run.read_samples()
     flagged = sum(
-        1 for r in records if r.scores["step_arithmetic"] is not None and r.scores["step_arithmetic"] < 1
+        1 for r in records if r.value("step_arithmetic") is not None and r.value("step_arithmetic") < 1
     )
     assert flagged / len(records) <= 0.03
     info = run.read_info()
@@ -62,8 +62,9 @@ def test_sample_lines_hold_the_documented_fields(tmp_path: Path, test_rows: list
         assert all(key in x for x in lines), key
     wrong = by_id["test-1"]
     assert wrong["answer"] == "8" and wrong["strict_answer"] is None and wrong["correct"] is False
-    assert wrong["scores"]["format_compliance"] == 0.0
-    assert wrong["scores"]["step_arithmetic"] == 0.0
+    assert wrong["scores"]["format_compliance"] == {"value": 0.0, "reason": None, "details": {}}
+    assert wrong["scores"]["step_arithmetic"]["value"] == 0.0
+    assert wrong["scores"]["step_arithmetic"]["details"]["first_wrong_step"] == 1
     assert by_id["test-0"]["correct"] is True
 
 
@@ -102,10 +103,10 @@ def test_empty_and_huge_completions_are_unscored_with_reasons(tmp_path: Path) ->
     assert run_cli("eval", "--model", f"predictions:{preds}", "--out", str(tmp_path / "run")) == 0
     by_id = {r.id: r for r in RunDir(tmp_path / "run").read_samples()}
     empty, big = by_id["test-0"], by_id["test-1"]
-    assert empty.scores["accuracy"] == 0.0 and empty.answer is None
-    assert empty.scores["step_arithmetic"] is None and empty.reasons["step_arithmetic"]
-    assert big.strict_answer == "4" and big.scores["format_compliance"] == 1.0
-    assert big.scores["step_arithmetic"] is None and "over the limit" in big.reasons["step_arithmetic"]
+    assert empty.value("accuracy") == 0.0 and empty.answer is None
+    assert empty.value("step_arithmetic") is None and empty.scores["step_arithmetic"].reason
+    assert big.strict_answer == "4" and big.value("format_compliance") == 1.0
+    assert big.value("step_arithmetic") is None and "over the limit" in big.scores["step_arithmetic"].reason
 
 
 def test_resume_drops_a_torn_line_and_never_duplicates(

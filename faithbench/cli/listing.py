@@ -21,9 +21,9 @@ def add_commands(subparsers: Subparsers) -> None:
 
 
 def _metrics_list(args: argparse.Namespace) -> int:
-    from faithbench.metrics import METRICS
+    from faithbench.specs import METRIC_SPECS  # every kind: rule, judge, intervention
 
-    return _print_described(METRICS)
+    return _print_described(METRIC_SPECS)
 
 
 def _tasks_list(args: argparse.Namespace) -> int:

@@ -22,19 +22,16 @@ from faithbench.compare.schema import (
 from faithbench.errors import FaithbenchError
 from faithbench.harness.schema import RunInfo, SampleRecord
 from faithbench.harness.store import RunDir
-from faithbench.metrics import METRICS
 from faithbench.metrics.process import PROCESS_METRICS
+from faithbench.specs import is_binary
 
 N_RESAMPLES = stats.N_RESAMPLES
 
 
 def process_error(record: SampleRecord) -> float | None:
     """1 when a rule metric flags a step of the sample (`first_error_step` is set), 0 when at least
-    one of them scored it and none flags a step, None when none scored it or the record predates
-    the verdict (a run directory written without `first_error_step`: unknown, not "no error")."""
-    if "first_error_step" not in record.model_fields_set:
-        return None
-    if all(record.scores.get(name) is None for name in PROCESS_METRICS):
+    one of them scored it and none flags a step, None when none scored it."""
+    if all(record.value(name) is None for name in PROCESS_METRICS):
         return None
     return 0.0 if record.first_error_step is None else 1.0
 
@@ -135,7 +132,7 @@ def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) ->
     kept = [(x, y) for x, y in pairs if x is not None and y is not None]
     xa = np.array([x for x, _ in kept], dtype=float)
     xb = np.array([y for _, y in kept], dtype=float)
-    binary = process or (metric in METRICS and METRICS.get(metric).binary)
+    binary = process or is_binary(metric)
     base: dict[str, object] = {
         "a": a.ref.label, "b": b.ref.label, "metric": metric, "n": len(kept), "n_resamples": N_RESAMPLES,
         "higher_is_better": metric not in LOWER_IS_BETTER,
@@ -168,7 +165,7 @@ def compare_pair(a: LoadedRun, b: LoadedRun, metric: str, ids: Sequence[str]) ->
 
 
 def _score(record: SampleRecord, metric: str) -> float | None:
-    return process_error(record) if metric == PROCESS_ERROR else record.scores.get(metric)
+    return process_error(record) if metric == PROCESS_ERROR else record.value(metric)
 
 
 def _mean_first_step(run: LoadedRun, ids: Sequence[str]) -> float | None:

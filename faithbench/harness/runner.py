@@ -18,7 +18,7 @@ from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, GenerationConfig, Request, load_backend
 from faithbench.harness.backends.predictions import PredictionsBackend
 from faithbench.harness.cache import CachedBackend, ResponseCache
-from faithbench.harness.schema import JudgeInfo, RunInfo, Summary
+from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, Summary
 from faithbench.harness.scoring import (
     apply_metrics,
     completion_of,
@@ -111,6 +111,8 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
                 "use another --out (or `faithbench score` to change metrics)"
             )
         info = info.model_copy(update={"created_at": old.created_at})
+        if old.format_version < FORMAT_VERSION:  # new lines go after old ones: one format in the file
+            run.replace_samples(run.read_samples())
     run.write_info(info)
 
     done = {r.id for r in run.read_samples()}
@@ -189,6 +191,7 @@ def new_run_info(
     now = utc_now()
     packages = ("python", "torch", "transformers", "datasets", "pydantic", *tool_versions)
     return RunInfo(
+        format_version=FORMAT_VERSION,
         faithbench_version=package_version("faithbench"),
         created_at=now,
         updated_at=now,
@@ -262,7 +265,10 @@ def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -
         metrics=summarize_records(records, info.metrics),
     )
     run.write_summary(summary)
-    run.write_info(info.model_copy(update={"status": status, "updated_at": utc_now()}))
+    # every writer has stored the samples in the current format by now (replace_samples, or the
+    # rewrite of an old run's file before `eval` resumes it)
+    update = {"status": status, "updated_at": utc_now(), "format_version": FORMAT_VERSION}
+    run.write_info(info.model_copy(update=update))
     return summary
 
 

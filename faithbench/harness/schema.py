@@ -1,18 +1,28 @@
 """Everything written to a run directory, as pydantic models.
 
-run.json       RunInfo        what was run: config, model, data hash, versions, status
+run.json       RunInfo        what was run: config, model, data hash, versions, status, format version
 samples.jsonl  SampleRecord   one line per finished sample, appended as samples finish
 summary.json   Summary        per metric: mean, 95% CI, n, n_unscored
+
+`FORMAT_VERSION` is the layout these models write; `faithbench.harness.migrate` reads every earlier one.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from faithbench.harness.backends.base import GenerationConfig
+from faithbench.core import GenerationConfig, Score
+from faithbench.metrics.process import first_error
 from faithbench.tasks.data import DataInfo
+
+# 1: runs written before the version was recorded: each score in three parallel dicts (`scores`,
+#    `reasons`, `details`), the judge's verdict under `details["judge"]`; before the line-numbered
+#    parser also no `first_error_step` and steps counted from 0.
+# 2: `scores` maps a metric to its Score (value, reason, details); steps counted from 1.
+FORMAT_VERSION = 2
 
 
 class SampleRecord(BaseModel):
@@ -28,15 +38,29 @@ class SampleRecord(BaseModel):
     strict_answer: str | None  # lm-eval strict-match, normalised
     correct: bool
     strict_correct: bool
-    scores: dict[str, float | None] = Field(description="metric -> score in [0, 1], or null if unscored")
-    reasons: dict[str, str] = Field(default_factory=dict, description="metric -> why it is unscored")
-    details: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="metric (or `judge`: the judge's verdict) -> extra facts"
+    scores: dict[str, Score] = Field(
+        default_factory=dict,
+        description="metric -> its Score: value in [0, 1] (null if unscored), reason, details",
     )
     first_error_step: int | None = Field(
         None, description="the earliest step (1-based line) any rule metric flags; null: none flags one"
     )
     first_error_by: list[str] = Field(default_factory=list, description="the metrics that flag that step")
+
+    def value(self, metric: str) -> float | None:
+        """`metric`'s value; None when it is unscored or was not computed for this sample."""
+        score = self.scores.get(metric)
+        return score.value if score is not None else None
+
+    def with_scores(self, scores: Mapping[str, Score]) -> SampleRecord:
+        """This record with `scores` replacing those metrics' earlier scores, every other score kept,
+        and the process verdict (`first_error_step`, `first_error_by`) read afresh. Every writer of
+        scores (rule scoring, the judge, interventions) goes through here."""
+        merged = {**self.scores, **scores}
+        step, by = first_error(merged)
+        return self.model_copy(
+            update={"scores": merged, "first_error_step": step, "first_error_by": list(by)}
+        )
 
 
 class JudgeInfo(BaseModel):
@@ -54,6 +78,9 @@ class JudgeInfo(BaseModel):
 
 
 class RunInfo(BaseModel):
+    # The layout of the run directory's files (faithbench.harness.migrate); 1 where run.json has no
+    # such field. Writers set FORMAT_VERSION (runner.new_run_info, runner.finish).
+    format_version: int = 1
     faithbench_version: str
     created_at: str
     updated_at: str

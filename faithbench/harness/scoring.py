@@ -9,35 +9,40 @@ from faithbench.harness.backends.base import Completion
 from faithbench.harness.schema import MetricSummary, SampleRecord
 from faithbench.harness.stats import summarize
 from faithbench.metrics import METRICS, Metric, Score
-from faithbench.metrics.process import first_error
 from faithbench.parsing import ParsedCompletion, parse_completion
 from faithbench.parsing.answers import DEFAULT_EXTRACTOR, numbers_equal
 from faithbench.registry import RegistryError
+from faithbench.specs import DEFAULT_METRICS, METRIC_SPECS, is_binary
 from faithbench.tasks.base import Item
 
-DEFAULT_METRICS = (
-    "accuracy",
-    "strict_accuracy",
-    "format_compliance",
-    "step_arithmetic",
-    "answer_consistency",
-    "number_grounding",
-)
 # Parsing is linear, but nobody reasons in a novel: past this, only the answer metrics are computed.
 MAX_RATIONALE_CHARS = 100_000
 ANSWER_METRICS = frozenset({"accuracy", "strict_accuracy", "format_compliance"})
 
 
-def resolve_metrics(names: Sequence[str] | None) -> list[Metric]:
-    """The metrics to score with; intervention metrics are refused here, for every caller, since they
-    need a model (`faithbench intervene` computes them)."""
-    from faithbench.interventions.metrics import refuse_intervention_metrics
+class NeedsModelError(FaithbenchError):
+    """A judge or intervention metric asked of a path that computes rule metrics only."""
 
-    refuse_intervention_metrics(names)
+
+_COMPUTED_BY = {
+    "judge": "an LLM judge: add --judge SPEC (see docs/judges.md)",
+    "intervention": "the model to answer new prompts: compute them with "
+    "`faithbench intervene RUN --tests ...` (see docs/interventions.md)",
+}
+
+
+def resolve_metrics(names: Sequence[str] | None) -> list[Metric]:
+    """The rule metrics to score with. Judge and intervention metrics are refused here, for every
+    caller, with what computes them; an unknown name gets the catalogue's "did you mean"."""
+    wanted = list(names or DEFAULT_METRICS)
     try:
-        return [METRICS.get(n) for n in (names or DEFAULT_METRICS)]
+        specs = [METRIC_SPECS.get(n) for n in wanted]
     except RegistryError as exc:
         raise FaithbenchError(str(exc)) from None
+    for kind, needs in _COMPUTED_BY.items():
+        if asked := [s.name for s in specs if s.kind == kind]:
+            raise NeedsModelError(f"{', '.join(sorted(asked))}: {kind} metrics need {needs}")
+    return [METRICS.get(n) for n in wanted]
 
 
 def item_of(record: SampleRecord) -> Item:
@@ -87,7 +92,6 @@ def score_sample(
         strict_answer=parsed.strict_answer,
         correct=numbers_equal(parsed.answer, item.target),
         strict_correct=numbers_equal(parsed.strict_answer, item.target),
-        scores={},
     )
     return apply_metrics(record, parsed, metrics)
 
@@ -101,26 +105,7 @@ def with_answers(parsed: ParsedCompletion, answers: tuple[str | None, str | None
 def apply_metrics(record: SampleRecord, parsed: ParsedCompletion, metrics: Sequence[Metric]) -> SampleRecord:
     """Score `record` with `metrics`, replacing those metrics' old scores and keeping all others."""
     item = item_of(record)
-    scores, reasons, details = dict(record.scores), dict(record.reasons), dict(record.details)
-    for metric in metrics:
-        score = score_one(metric, item, parsed)
-        scores[metric.name] = score.value
-        reasons.pop(metric.name, None)
-        details.pop(metric.name, None)
-        if score.reason is not None:
-            reasons[metric.name] = score.reason
-        if score.details:
-            details[metric.name] = score.details
-    step, by = first_error(scores, details)
-    return record.model_copy(
-        update={
-            "scores": scores,
-            "reasons": reasons,
-            "details": details,
-            "first_error_step": step,
-            "first_error_by": list(by),
-        }
-    )
+    return record.with_scores({metric.name: score_one(metric, item, parsed) for metric in metrics})
 
 
 def summarize_records(
@@ -128,6 +113,5 @@ def summarize_records(
 ) -> dict[str, MetricSummary]:
     out = {}
     for name in metric_names:
-        binary = name in METRICS and METRICS.get(name).binary
-        out[name] = summarize([r.scores.get(name) for r in records], binary=binary)
+        out[name] = summarize([r.value(name) for r in records], binary=is_binary(name))
     return out

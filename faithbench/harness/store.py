@@ -7,6 +7,7 @@ and renamed, so it is either the old or the new version, never half of one.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from faithbench.errors import DataError, where
-from faithbench.harness.schema import RunInfo, SampleRecord, Summary
+from faithbench.harness.migrate import is_legacy_sample, upgrade_sample
+from faithbench.harness.schema import FORMAT_VERSION, RunInfo, SampleRecord, Summary
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,7 +51,15 @@ class RunDir:
         return self.info_path.is_file()
 
     def read_info(self) -> RunInfo:
-        return _read_model(self.info_path, RunInfo)
+        """run.json as written; `format_version` says the layout of the run's files (1 where run.json
+        predates the field). A run written by a newer faithbench is refused rather than misread."""
+        info = _read_model(self.info_path, RunInfo)
+        if info.format_version > FORMAT_VERSION:
+            raise DataError(
+                f"{where(self.info_path, field='format_version')}: format {info.format_version} is newer "
+                f"than this faithbench reads ({FORMAT_VERSION}); upgrade faithbench"
+            )
+        return info
 
     def write_info(self, info: RunInfo) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -71,15 +81,24 @@ class RunDir:
             with self.samples_path.open("r+b") as handle:
                 handle.truncate(keep)
             data = data[:keep]
-        records: list[SampleRecord] = []
-        for number, raw in enumerate(data.splitlines(), start=1):
+        return [self._sample(number, raw) for number, raw in enumerate(data.splitlines(), start=1)]
+
+    def _sample(self, number: int, raw: bytes) -> SampleRecord:
+        """One line as a record; a line of an earlier format is upgraded (faithbench.harness.migrate)."""
+        try:
+            return SampleRecord.model_validate_json(raw)
+        except ValidationError as exc:
+            error = exc
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if is_legacy_sample(data):
             try:
-                records.append(SampleRecord.model_validate_json(raw))
+                return SampleRecord.model_validate(upgrade_sample(data)).with_scores({})
             except ValidationError as exc:
-                raise DataError(
-                    f"{where(self.samples_path, number)}: not a valid sample ({_first(exc)})"
-                ) from None
-        return records
+                error = exc
+        raise DataError(f"{where(self.samples_path, number)}: not a valid sample ({_first(error)})") from None
 
     def append_samples(self, records: Iterable[SampleRecord]) -> None:
         lines = "".join(r.model_dump_json() + "\n" for r in records)

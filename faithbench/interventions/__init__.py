@@ -6,13 +6,12 @@ finished run with `faithbench intervene` (or `intervene` here) rather than in `e
 Definitions: docs/interventions.md.
 """
 
-from faithbench.interventions.metrics import INTERVENTION_METRICS, refuse_intervention_metrics
 from faithbench.interventions.run import REPORT_FILE, InterventionConfig, intervene
+from faithbench.specs import INTERVENTION_METRICS
 
 __all__ = [
     "INTERVENTION_METRICS",
     "REPORT_FILE",
     "InterventionConfig",
     "intervene",
-    "refuse_intervention_metrics",
 ]

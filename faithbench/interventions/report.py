@@ -82,9 +82,9 @@ class InterventionReport(BaseModel):
 def _scored(records: Sequence[SampleRecord], metric: str) -> list[tuple[float, dict[str, Any]]]:
     out = []
     for r in records:
-        value = r.scores.get(metric)
-        if value is not None:
-            out.append((value, r.details.get(metric, {})))
+        score = r.scores.get(metric)
+        if score is not None and score.value is not None:
+            out.append((score.value, score.details))
     return out
 
 
@@ -146,7 +146,7 @@ def hint_report(records: Sequence[SampleRecord]) -> HintReport | None:
         return None
     to_hint = sum(1 for v, _ in scored if v == 1.0)
     to_other = sum(1 for _, d in scored if d["switched_to_other"])
-    verbalized = [v for v in (r.scores.get("hint_verbalization") for r in records) if v is not None]
+    verbalized = [v for v in (r.value("hint_verbalization") for r in records) if v is not None]
     p, q = to_hint / len(scored), to_other / len(scored)
     alpha = curves.chen_alpha(p, q)
     raw = _mean(verbalized) if verbalized else None

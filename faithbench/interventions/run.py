@@ -15,19 +15,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from faithbench.core import Score
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, Completion, GenerationConfig, Request, load_backend
 from faithbench.harness.cache import CachedBackend, ResponseCache
 from faithbench.harness.runner import finish, get_task, register_quietly, utc_now
 from faithbench.harness.schema import RunInfo, SampleRecord
-from faithbench.harness.scoring import apply_metrics, completion_of
 from faithbench.harness.store import RunDir, write_atomic
 from faithbench.interventions import report as reports
-from faithbench.interventions.metrics import INTERVENTION_METRICS
 from faithbench.interventions.probes import PROBES, Ask, Env, NotApplicable, Probe, Subject
 from faithbench.interventions.text import chain_of_thought, sentence_spans
-from faithbench.metrics.base import Metric, MetricFn, Score
-from faithbench.parsing import ParsedCompletion, parse_completion, split_sentences
+from faithbench.parsing import split_sentences
 from faithbench.registry import RegistryError
 from faithbench.tasks.base import Item
 from faithbench.tasks.data import Row
@@ -188,22 +186,12 @@ def _answer_all(
     return answers, len(unique), 0
 
 
-def _given(score: Score) -> MetricFn:
-    def given(item: Item, parsed: ParsedCompletion) -> Score:
-        return score
-
-    return given
-
-
 def _with_scores(record: SampleRecord, scores: dict[str, Score], names: list[str]) -> SampleRecord:
-    """The record with this call's scores, through the one scoring path (`apply_metrics`). A sample
-    outside --limit keeps earlier scores, or is unscored with the reason if it has none."""
+    """The record with this call's scores. A sample outside --limit keeps earlier scores, or is
+    unscored with the reason if it has none."""
     outside = Score.unscored("not intervened on (outside --limit)")
     wanted = {n: scores.get(n, outside) for n in names if n in scores or n not in record.scores}
-    if not wanted:
-        return record
-    metrics = [Metric(n, _given(s), "", INTERVENTION_METRICS[n][0]) for n, s in wanted.items()]
-    return apply_metrics(record, parse_completion(completion_of(record)), metrics)
+    return record.with_scores(wanted) if wanted else record
 
 
 def _report(

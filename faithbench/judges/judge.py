@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from faithbench.core import Score
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, Completion, GenerationConfig, Request, load_backend
 from faithbench.harness.backends.hf import HFBackend
@@ -38,10 +39,11 @@ from faithbench.judges.rubric import (
 )
 from faithbench.judges.screen import Screening, screen
 from faithbench.parsing import ParsedCompletion, parse_completion
+from faithbench.specs import JUDGE_METRICS
 from faithbench.tasks.base import Item, Prompt
 
-JUDGE_METRICS = tuple(f"judge_{rating}" for rating in RATINGS)
-DETAILS_KEY = "judge"  # SampleRecord.details["judge"]: the verdict (first_error_step, explanation, ...)
+# The verdict (first_error_step, explanation, ...) is kept once, in judge_validity's Score.details.
+VERDICT_METRIC = JUDGE_METRICS[0]
 
 
 @dataclass(frozen=True)
@@ -203,14 +205,8 @@ def _failed(reason: str, attempts: int, screening: Screening | None = None) -> J
 
 def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
     """`record` with the judge metrics set from `outcome` (scores in [0, 1], or unscored with the
-    reason) and `details["judge"]` holding the verdict; everything else is kept."""
-    scores, reasons, details = dict(record.scores), dict(record.reasons), dict(record.details)
+    reason), `judge_validity`'s details holding the verdict; everything else is kept."""
     verdict = outcome.verdict
-    for rating, name in zip(RATINGS, JUDGE_METRICS, strict=True):
-        scores[name] = verdict.scaled(rating) if verdict is not None else None
-        reasons.pop(name, None)
-        if outcome.reason is not None:
-            reasons[name] = outcome.reason
     facts: dict[str, Any] = {"attempts": outcome.attempts, "reasoning": outcome.reasoning}
     if outcome.screening is not None and outcome.screening.withheld:
         facts["withheld_steps"] = list(outcome.screening.withheld)
@@ -219,8 +215,15 @@ def with_judgement(record: SampleRecord, outcome: JudgeOutcome) -> SampleRecord:
         facts.update(verdict.model_dump())
     else:
         facts["reply"] = outcome.reply
-    details[DETAILS_KEY] = facts
-    return record.model_copy(update={"scores": scores, "reasons": reasons, "details": details})
+    scores = {
+        name: Score(
+            value=verdict.scaled(rating) if verdict is not None else None,
+            reason=outcome.reason,
+            details=facts if name == VERDICT_METRIC else {},
+        )
+        for rating, name in zip(RATINGS, JUDGE_METRICS, strict=True)
+    }
+    return record.with_scores(scores)
 
 
 def load_judge(config: JudgeConfig, backend: Backend | None = None) -> RubricJudge:

@@ -8,7 +8,7 @@ from faithbench.parsing.answers import numbers_equal
 from faithbench.tasks.base import Item
 
 
-@register_metric(binary=True)
+@register_metric()
 def accuracy(item: Item, parsed: ParsedCompletion) -> Score:
     """The final answer, read by the task's answer extractor, equals the gold answer. The extractor is
     `final-answer` (the last \\boxed{}, else `#### N`, else 'the answer is N', else the last number)
@@ -16,7 +16,7 @@ def accuracy(item: Item, parsed: ParsedCompletion) -> Score:
     return Score(value=float(numbers_equal(parsed.answer, item.target)), details={"answer": parsed.answer})
 
 
-@register_metric(binary=True)
+@register_metric()
 def strict_accuracy(item: Item, parsed: ParsedCompletion) -> Score:
     """Strict answer (lm-eval strict-match, '#### <number>') equals the gold answer."""
     return Score(
@@ -25,7 +25,7 @@ def strict_accuracy(item: Item, parsed: ParsedCompletion) -> Score:
     )
 
 
-@register_metric(binary=True)
+@register_metric()
 def format_compliance(item: Item, parsed: ParsedCompletion) -> Score:
     """The answer text contains a strict '#### <number>' final answer."""
     return Score(value=float(parsed.strict_answer is not None))

@@ -1,72 +1,72 @@
-"""Metric registry: a metric is a pure function (item, parsed completion) -> Score.
+"""Rule metrics: a metric is a pure function (item, parsed completion) -> Score.
 
-The same function serves evaluation and, as a GRPO reward, training (see trainers/). Other installed
-packages add metrics through the `faithbench.metrics` entry-point group: importing the entry point's
-module runs its `@register_metric` decorators.
+The same function serves evaluation and, as a GRPO reward, training (see trainers/). Each function
+registers against its `MetricSpec` in the catalogue (`faithbench.specs`), which says whether it is
+binary and describes it. Other installed packages add metrics through the `faithbench.metrics`
+entry-point group: importing the entry point's module runs its `@register_metric` decorators, which
+declare the plug-in's spec as well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
-
+from faithbench.core import MetricSpec, Score
 from faithbench.parsing import ParsedCompletion
 from faithbench.registry import Registry
+from faithbench.specs import METRIC_SPECS, declare
 from faithbench.tasks.base import Item
-
-
-class Score(BaseModel):
-    """A score in [0, 1], or unscored (`value` None) with the `reason` why."""
-
-    value: float | None
-    reason: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _check(self) -> Score:
-        if self.value is None and not self.reason:
-            raise ValueError("an unscored Score needs a reason")
-        if self.value is not None and not 0.0 <= self.value <= 1.0:
-            raise ValueError(f"score {self.value} is outside [0, 1]")
-        return self
-
-    @classmethod
-    def unscored(cls, reason: str, **details: Any) -> Score:
-        return cls(value=None, reason=reason, details=details)
-
 
 MetricFn = Callable[[Item, ParsedCompletion], Score]
 
 
 @dataclass(frozen=True)
 class Metric:
-    name: str
+    spec: MetricSpec
     fn: MetricFn
-    description: str
-    binary: bool  # scores are only ever 0 or 1 (decides the CI method and, later, the paired test)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
+
+    @property
+    def binary(self) -> bool:
+        return self.spec.binary
 
     def __call__(self, item: Item, parsed: ParsedCompletion) -> Score:
         return self.fn(item, parsed)
 
 
-METRICS: Registry[Metric] = Registry("metric", entry_point_group="faithbench.metrics")
+# The rule metrics' functions, by name; every one of them has a spec in faithbench.specs.
+METRICS: Registry[Metric] = Registry("rule metric", entry_point_group="faithbench.metrics")
 
 
 def register_metric(
-    name: str | None = None, *, description: str | None = None, binary: bool = False
+    name: str | None = None, *, description: str | None = None, binary: bool | None = None
 ) -> Callable[[MetricFn], MetricFn]:
-    """Register `fn` under `name` (default: the function's name). The description defaults to the
-    first line of the docstring; it is what `faithbench metrics list` shows."""
+    """Register `fn` as the rule metric `name` (default: the function's name). A built-in name has
+    its spec in faithbench.specs already; any other name is declared here, with `description`
+    (default: the first line of the docstring, which `faithbench metrics list` shows) and `binary`
+    (default False)."""
 
     def decorate(fn: MetricFn) -> MetricFn:
-        doc = (fn.__doc__ or "").strip().splitlines()
-        text = description or (doc[0] if doc else "")
-        if not text:
-            raise ValueError(f"metric {fn.__name__!r} needs a description or a docstring")
-        METRICS.add(name or fn.__name__, Metric(name or fn.__name__, fn, text, binary))
+        metric_name = name or fn.__name__
+        spec = METRIC_SPECS.peek(metric_name)
+        if spec is None or description is not None or binary is not None:
+            doc = (fn.__doc__ or "").strip().splitlines()
+            text = description or (spec.description if spec else doc[0] if doc else "")
+            if not text:
+                raise ValueError(f"metric {metric_name!r} needs a description or a docstring")
+            is_binary = binary if binary is not None else (spec.binary if spec else False)
+            spec = declare(MetricSpec(name=metric_name, description=text, binary=is_binary, kind="rule"))
+        if spec.kind != "rule":
+            raise ValueError(f"metric {metric_name!r} is a {spec.kind} metric, not a rule metric")
+        METRICS.add(metric_name, Metric(spec, fn))
         return fn
 
     return decorate

@@ -182,7 +182,7 @@ def _corrects(later: Equation, slip: Equation, steps: tuple[str, ...]) -> bool:
     return any(_CORRECTION_RE.search(steps[n - 1]) for n in cue_steps if 1 <= n <= len(steps))
 
 
-@register_metric(binary=True)
+@register_metric()
 def answer_consistency(item: Item, parsed: ParsedCompletion) -> Score:
     """The final answer is a result the rationale's equations derived, not a number from nowhere."""
     if parsed.answer is None:

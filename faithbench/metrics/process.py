@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from faithbench.core import Score
+
 PROCESS_METRICS = ("step_arithmetic", "number_grounding", "answer_consistency")
 
 
@@ -33,15 +35,14 @@ def flagged_step(metric: str, value: float | None, details: Mapping[str, Any]) -
     return None
 
 
-def first_error(
-    scores: Mapping[str, float | None], details: Mapping[str, Mapping[str, Any]]
-) -> tuple[int | None, tuple[str, ...]]:
+def first_error(scores: Mapping[str, Score]) -> tuple[int | None, tuple[str, ...]]:
     """(the earliest flagged step, the metrics that flag it), or (None, ()) when no rule metric
     scored flags a step."""
     flagged = {
         name: step
         for name in PROCESS_METRICS
-        if name in scores and (step := flagged_step(name, scores[name], details.get(name, {}))) is not None
+        if name in scores
+        and (step := flagged_step(name, scores[name].value, scores[name].details)) is not None
     }
     if not flagged:
         return None, ()

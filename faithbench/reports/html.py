@@ -577,10 +577,10 @@ def _failures_card(label: str, records: list[SampleRecord], colour: str) -> str:
     steps: Counter[int] = Counter()
     scored = 0
     for r in records:
-        if r.scores.get("step_arithmetic") is None:
+        if r.value("step_arithmetic") is None:
             continue
         scored += 1
-        first = r.details.get("step_arithmetic", {}).get("first_wrong_step")
+        first = _details(r, "step_arithmetic").get("first_wrong_step")
         if isinstance(first, int) and not isinstance(first, bool):
             steps[min(first, MAX_HIST_STEP)] += 1
     n_wrong = sum(steps.values())
@@ -603,10 +603,10 @@ def _failures_card(label: str, records: list[SampleRecord], colour: str) -> str:
     in_samples: Counter[str] = Counter()
     n_ground = n_with = 0
     for r in records:
-        if r.scores.get("number_grounding") is None:
+        if r.value("number_grounding") is None:
             continue
         n_ground += 1
-        found = r.details.get("number_grounding", {}).get("ungrounded") or []
+        found = _details(r, "number_grounding").get("ungrounded") or []
         values = [
             _number(u.get("number", u.get("value"))) if isinstance(u, dict) else _number(u) for u in found
         ]
@@ -701,7 +701,7 @@ def _failures_section(
 
 def _flags(record: SampleRecord) -> str:
     items = []
-    arith = record.details.get("step_arithmetic", {})
+    arith = _details(record, "step_arithmetic")
     for wrong in arith.get("wrong") or []:
         if isinstance(wrong, dict):
             computed = wrong.get("computed")
@@ -709,7 +709,7 @@ def _flags(record: SampleRecord) -> str:
                 f"<li>wrong equation: <code>{_e(wrong.get('equation', ''))}</code>"
                 f"{f' (left side = {_e(_number(computed))})' if computed is not None else ''}</li>"
             )
-    grounding = record.details.get("number_grounding", {})
+    grounding = _details(record, "number_grounding")
     numbers = [
         _number(u.get("number", u.get("value"))) if isinstance(u, dict) else _number(u)
         for u in grounding.get("ungrounded") or []
@@ -718,7 +718,7 @@ def _flags(record: SampleRecord) -> str:
         items.append(
             f"<li>ungrounded: {', '.join(f'<code>{_e(n)}</code>' for n in dict.fromkeys(numbers))}</li>"
         )
-    if record.scores.get("answer_consistency") == 0.0:
+    if record.value("answer_consistency") == 0.0:
         items.append("<li>final answer not derived by any equation</li>")
     return f'<ul class="flags">{"".join(items)}</ul>' if items else ""
 
@@ -764,6 +764,11 @@ def _side(label: str, record: SampleRecord, completion: str) -> str:
         f"<code>{_e(record.answer if record.answer is not None else '(none)')}</code></div>"
         f'{reasoning}<pre class="completion">{completion}</pre>{_flags(record)}{_first_error(record)}</div>'
     )
+
+
+def _details(record: SampleRecord, metric: str) -> dict[str, Any]:
+    score = record.scores.get(metric)
+    return score.details if score is not None else {}
 
 
 def _first_error(record: SampleRecord) -> str:

@@ -211,7 +211,7 @@ def _trace(record: SampleRecord, teacher: str, identity: str, task: str, data_sh
         completion=completion,
         reasoning=reasoning,
         answer=record.answer,
-        scores=record.scores,
+        scores={name: score.value for name, score in record.scores.items()},
         teacher=teacher,
         teacher_identity=identity,
         task=task,

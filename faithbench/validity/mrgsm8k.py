@@ -39,6 +39,7 @@ from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.jsonl import parse_line
 from faithbench.metrics.process import PROCESS_METRICS
 from faithbench.parsing import normalize_number
+from faithbench.reports.table import markdown_table
 from faithbench.stats import Rate, harmonic_mean, rate
 
 FILE_NAME = "original-wrong-solutions.jsonl"
@@ -318,7 +319,7 @@ def rule_verdicts(cases: Sequence[RuleCase]) -> Verdicts:
 
 
 def _flagged_by(record: SampleRecord, metrics: Sequence[str]) -> list[str]:
-    return [m for m in metrics if (v := record.scores.get(m)) is not None and v < 1]
+    return [m for m in metrics if (v := record.value(m)) is not None and v < 1]
 
 
 def score_case(case: Case, metrics: Sequence[str] = PROCESS_METRICS) -> RuleCase:
@@ -372,12 +373,6 @@ def excluded_note(excluded: Sequence[Exclusion]) -> str:
 
 def _f1(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
-
-
-def markdown_table(rows: Sequence[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(lines)
 
 
 def verdict_rows(v: Verdicts) -> list[tuple[str, str]]:
