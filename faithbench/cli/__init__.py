@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from faithbench.cli import compare, interop, intervene, judge, leaderboard, listing, score, train
 from faithbench.cli import eval as eval_
 from faithbench.errors import FaithbenchError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "installed_version", "main"]
 
 # in the order `faithbench --help` lists them
 _COMMANDS = (eval_, score, compare, leaderboard, interop, train, judge, intervene, listing)
@@ -45,7 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faithbench", description="Measure whether language models reason faithfully on GSM8K."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     verbs = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in _COMMANDS:
         command.add_commands(verbs)
     return parser
+
+
+def installed_version() -> str:
+    """The version of the installed faithbench distribution (pyproject.toml's, as pip recorded it)."""
+    try:
+        return version("faithbench")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
