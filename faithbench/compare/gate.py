@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from faithbench.compare.compare import compare_runs
 from faithbench.compare.schema import Comparison, ComparisonReport, row_label
+from faithbench.reports.table import markdown_table
 
 
 @dataclass(frozen=True)
@@ -51,26 +52,30 @@ def verdict_markdown(verdict: GateVerdict) -> str:
     report = verdict.report
     base, cand = report.runs[0].label, report.runs[1].label
     headline = "✅ **gate passed**" if verdict.passed else "❌ **gate failed**"
-    lines = [
-        f"{headline}: candidate `{cand}` against baseline `{base}` "
-        f"(alpha {report.alpha}, margin {verdict.margin}, {report.correction} correction)",
-        "",
-        "| metric | baseline | candidate | delta [95% CI] | p (adj.) | verdict |",
-        "|---|---|---|---|---|---|",
+    rows: list[tuple[str, ...]] = [
+        ("metric", "baseline", "candidate", "delta [95% CI]", "p (adj.)", "verdict")
     ]
     for row in report.comparisons:
         if row.delta is None:
-            lines.append(f"| {row_label(row.metric)} | - | - | - | - | no paired scores |")
+            rows.append((row_label(row.metric), "-", "-", "-", "-", "no paired scores"))
             continue
         state = (
             "regression"
             if row in verdict.failed
             else ("better" if row.significant and (row.improvement or 0) > 0 else "ok")
         )
-        lines.append(
-            f"| {row_label(row.metric)} | {row.mean_a:.3f} | {row.mean_b:.3f} | {row.delta:+.3f} "
-            f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}] | {row.p_adjusted:.3g} | {state} |"
-        )
+        rows.append(
+            (
+                row_label(row.metric), f"{row.mean_a:.3f}", f"{row.mean_b:.3f}",
+                f"{row.delta:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]", f"{row.p_adjusted:.3g}", state,
+            )
+        )  # fmt: skip
+    lines = [
+        f"{headline}: candidate `{cand}` against baseline `{base}` "
+        f"(alpha {report.alpha}, margin {verdict.margin}, {report.correction} correction)",
+        "",
+        markdown_table(rows),
+    ]
     lines.append("")
     lines.append(
         f"n = {report.comparisons[0].n} paired items" if report.comparisons else "no metrics compared"

@@ -26,7 +26,7 @@ from faithbench.judges.judge import JudgeConfig, JudgeOutcome, open_judge
 from faithbench.judges.planted import ERROR_KINDS, KINDS, Kind, PlantedCase, planted_suite
 from faithbench.judges.rubric import RATINGS
 from faithbench.parsing import parse_completion
-from faithbench.reports.table import _align
+from faithbench.reports.table import text_table
 from faithbench.stats import Rate, cohen_kappa, harmonic_mean, rate
 from faithbench.tasks.registry import TASKS
 
@@ -166,5 +166,5 @@ def check_table(report: JudgeCheckReport) -> str:
     if len(reasons) > 3:
         notes.append(f"... and {len(reasons) - 3} more reasons (see --json)")
     return "\n".join(
-        [header, _align(rows), "", "mean judge ratings (1-5) by case kind", _align(ratings), *notes]
+        [header, text_table(rows), "", "mean judge ratings (1-5) by case kind", text_table(ratings), *notes]
     )

@@ -34,6 +34,7 @@ from faithbench.harness.schema import MetricSummary
 from faithbench.harness.store import RunDir
 from faithbench.leaderboard.db import RegisteredRun, list_runs
 from faithbench.leaderboard.schema import Leaderboard, LeaderboardEntry
+from faithbench.reports.table import markdown_table, text_table
 from faithbench.stats import unpaired_p
 
 FORMATS = ("table", "md", "html", "json")
@@ -241,25 +242,15 @@ def _fmt_p(p: float | None) -> str:
 
 def _text_table(lb: Leaderboard) -> str:
     rows = [HEADERS, *(_cells(e) for e in lb.entries)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
-    lines = [_title(lb)]
-    for row in rows:
-        cells = [
-            c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
+    lines = [_title(lb), text_table(rows, right=RIGHT, rule=False)]
     lines.extend(f"note: {n}" for n in lb.notes)
     return "\n".join(lines) + "\n"
 
 
 def _markdown(lb: Leaderboard) -> str:
-    def row(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    lines = [f"### Leaderboard: {_title(lb)}", "", row(HEADERS)]
-    lines.append("|" + "|".join("---:" if i in RIGHT else "---" for i in range(len(HEADERS))) + "|")
-    lines.extend(row(_cells(e)) for e in lb.entries)
-    lines += ["", _legend(lb)]
+    align = "".join("r" if i in RIGHT else "l" for i in range(len(HEADERS)))
+    table = markdown_table([HEADERS, *(_cells(e) for e in lb.entries)], align)
+    lines = [f"### Leaderboard: {_title(lb)}", "", table, "", _legend(lb)]
     if lb.notes:
         lines += ["", *(f"- {n}" for n in lb.notes)]
     return "\n".join(lines) + "\n"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 
 from faithbench.compare.schema import Comparison, ComparisonReport, row_label
+from faithbench.reports.table import markdown_table
 
 CORRECTIONS = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 MAX_IDS = 10  # dropped ids listed per side of a pairing note
+HEADERS = ("metric", "A", "B", "n", "Δ (B − A) [95% CI]", "p", "p_adj", "sig")
 
 
 def comparison_markdown(report: ComparisonReport) -> str:
@@ -32,9 +34,7 @@ def comparison_markdown(report: ComparisonReport) -> str:
             "",
             *_verdicts(report),
             "",
-            "| metric | A | B | n | Δ (B − A) [95% CI] | p | p_adj | sig |",
-            "|---|---|---|--:|--:|--:|--:|:-:|",
-            *(_row(c) for c in report.comparisons),
+            markdown_table([HEADERS, *(_cells(c) for c in report.comparisons)], "lllrrrrc"),
             "",
             f"<sub>Δ = mean(B) − mean(A) over the items both runs scored (paired by id); 95% CI: paired "
             f"bootstrap. p: exact McNemar (binary metrics) or sign-flip permutation test; p_adj: "
@@ -101,9 +101,9 @@ def _side(label: str, mean: float | None, step: float | None, process: bool) -> 
     return f"{cell} (step {step:.2f})" if process and step is not None else cell
 
 
-def _row(c: Comparison) -> str:
+def _cells(c: Comparison) -> tuple[str, ...]:
     process = not c.higher_is_better
-    cells = [
+    return (
         _text(row_label(c.metric)),
         _side(c.a, c.mean_a, c.first_step_a, process),
         _side(c.b, c.mean_b, c.first_step_b, process),
@@ -112,8 +112,7 @@ def _row(c: Comparison) -> str:
         _p(c.p_value),
         _p(c.p_adjusted),
         "✓" if c.significant else "·",
-    ]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    )
 
 
 def _text(text: str) -> str:

@@ -1,11 +1,49 @@
-"""Plain-text tables for the terminal."""
+"""Tables: the one aligned plain-text and one Markdown table helper every renderer uses (compare,
+gate, leaderboard, judge-check, validity), and the terminal tables of run summaries and comparisons.
+
+Importing it loads nothing of faithbench (the comparison schema loads inside the functions that read
+it), so compare, leaderboard, judges and validity import it without an import cycle."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
-from faithbench.compare.schema import Comparison, ComparisonReport, row_label
-from faithbench.harness.schema import Summary
+if TYPE_CHECKING:
+    from faithbench.compare.schema import Comparison, ComparisonReport
+    from faithbench.harness.schema import Summary
+
+Row = Sequence[str]
+
+
+def text_table(rows: Sequence[Row], right: Collection[int] = (), rule: bool = True) -> str:
+    """Rows (the first is the header) as aligned plain text, two spaces between columns; columns
+    `right` right-aligned, the others left; `rule` puts a line of dashes under the header."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if c in right else cell.ljust(w)
+            for c, (cell, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in rows
+    ]
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_row(cells: Row) -> str:
+    """One Markdown table row; a `|` inside a cell is escaped."""
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def markdown_table(rows: Sequence[Row], align: str = "") -> str:
+    """Rows (the first is the header) as a Markdown table. `align` has one letter per column,
+    l(eft), r(ight) or c(entre); columns it does not reach are left-aligned."""
+    marks = {"l": "---", "r": "--:", "c": ":-:"}
+    n = len(rows[0])
+    rule = "|" + "|".join(marks[a] for a in align.ljust(n, "l")[:n]) + "|"
+    return "\n".join([markdown_row(rows[0]), rule, *(markdown_row(r) for r in rows[1:])])
 
 
 def summary_table(summary: Summary) -> str:
@@ -19,11 +57,13 @@ def summary_table(summary: Summary) -> str:
                 (name, f"{m.mean:.3f}", f"[{m.ci_low:.3f}, {m.ci_high:.3f}]", str(m.n), str(m.n_unscored))
             )
     header = f"{summary.task} | {summary.model} | {summary.n_samples} samples"
-    return "\n".join([header, _align(rows)])
+    return "\n".join([header, text_table(rows)])
 
 
 def comparison_table(report: ComparisonReport) -> str:
     """One row per (pair, metric): delta B - A with its CI, raw and adjusted p, and the test used."""
+    from faithbench.compare.schema import row_label
+
     rows = [("A", "B", "metric", "n", "delta", "95% CI", "p", "p_adj", "sig", "test")]
     for c in report.comparisons:
         if c.delta is None or c.ci_low is None or c.ci_high is None:
@@ -44,7 +84,7 @@ def comparison_table(report: ComparisonReport) -> str:
     header = (
         f"{report.correction} correction across {len(report.comparisons)} comparisons, alpha {report.alpha}"
     )
-    return "\n".join([header, _align(rows), *notes])
+    return "\n".join([header, text_table(rows), *notes])
 
 
 def process_note(c: Comparison) -> str:
@@ -60,10 +100,3 @@ def process_note(c: Comparison) -> str:
         f"{c.metric} (lower is better) over {c.n} items: {side(c.a, c.mean_a, c.first_step_a)}; "
         f"{side(c.b, c.mean_b, c.first_step_b)}"
     )
-
-
-def _align(rows: Sequence[tuple[str, ...]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -11,13 +11,13 @@ from pydantic import BaseModel, computed_field
 
 from faithbench.core import Completion
 from faithbench.harness.schema import JudgeInfo
+from faithbench.reports.table import markdown_table
 from faithbench.validity.mrgsm8k import (
     Exclusion,
     RuleCase,
     Verdicts,
     excluded_note,
     load_suite,
-    markdown_table,
     rule_verdicts,
     score_case,
     verdict_rows,
