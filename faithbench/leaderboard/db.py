@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy import Engine, Float, ForeignKey, Integer, String, Text, create_engine, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from faithbench.errors import FaithbenchError
@@ -131,11 +132,30 @@ def open_engine(db: str | os.PathLike[str] | None = None) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         try:
-            Base.metadata.create_all(engine)
+            _create_tables(engine)
         except BaseException:
             engine.dispose()
             raise
         return engine
+
+
+# Tries at creating the tables: each retry sees the tables a concurrent creator made meanwhile.
+_CREATE_TRIES = 5
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the tables that are missing, tolerating another process creating them at the same
+    moment. `create_all` checks, then creates: two processes opening a fresh database both see no
+    table, and the slower one's CREATE fails ("table runs already exists" on SQLite, a unique
+    violation on PostgreSQL). Trying again checks afresh and finds the tables there."""
+    for attempt in range(1, _CREATE_TRIES + 1):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == _CREATE_TRIES:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def register_run(
