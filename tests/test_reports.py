@@ -18,12 +18,14 @@ import numpy as np
 import pytest
 from conftest import as_written_before_the_verdict
 
-import faithbench.reports.html as html_report
+import faithbench.reports.samples as samples_report
 from faithbench.cli import main
-from faithbench.compare import ComparisonReport, compare_runs
+from faithbench.compare import ComparisonReport, compare_loaded, compare_runs, load_runs
 from faithbench.compare.schema import row_label
 from faithbench.harness.store import RunDir
+from faithbench.metrics.details import DETAILS, read_details
 from faithbench.reports import comparison_html, comparison_markdown
+from faithbench.reports.page import esc
 
 N_ITEMS = 40
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)> & see https://evil.example/x.js"
@@ -197,8 +199,8 @@ def test_html_loads_nothing_from_a_network(report: ComparisonReport) -> None:
     assert tags <= ALLOWED_TAGS, tags - ALLOWED_TAGS  # ...no <img>, <link>, <iframe>: nothing that loads
     assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', page))
     assert "url(" not in page and "@import" not in page and "<link" not in page
-    assert "http://" not in page.replace(html_report._e(HOSTILE), "")
-    assert "https://" not in page.replace(html_report._e(HOSTILE), "")
+    assert "http://" not in page.replace(esc(HOSTILE), "")
+    assert "https://" not in page.replace(esc(HOSTILE), "")
     assert "default-src 'none'" in page  # and the page's CSP forbids every fetch
 
 
@@ -284,11 +286,38 @@ def test_a_run_written_before_the_verdict_reports_its_flagged_steps(
 
 
 def test_diff_browser_caps_items_per_pair(report: ComparisonReport, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(html_report, "MAX_DIFF_ITEMS", 4)
+    monkeypatch.setattr(samples_report, "MAX_DIFF_ITEMS", 4)
     page = comparison_html(report, _run_dirs(report))
     assert page.count('<details class="diff-item"') == 4
     assert '<details class="diff-item" data-kind="b-right" data-id="test-8">' in page  # both ways kept
     assert re.search(r"Showing 4 of \d+ items \(at most 4 per pair", page)
+
+
+def test_html_from_the_loaded_runs_reads_no_run_again(
+    run_paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [run_paths["base"], run_paths["worse"]]
+    expected = comparison_html(compare_runs(paths), _run_dirs(compare_runs(paths)))
+    runs = load_runs(paths)
+    report = compare_loaded(runs)
+
+    def no_reading(*args: object) -> None:
+        raise AssertionError("the report read a run directory again")
+
+    for method in ("read_info", "read_samples", "read_summary"):
+        monkeypatch.setattr(RunDir, method, no_reading)
+    assert comparison_html(report, {run.ref.label: run for run in runs}) == expected
+
+
+def test_details_models_hold_what_the_metrics_write(run_paths: dict[str, Path]) -> None:
+    seen = set()
+    for record in RunDir(run_paths["worse"]).read_samples():
+        for name, score in record.scores.items():
+            if name in DETAILS and score.details:
+                typed = read_details(DETAILS[name], score.details)
+                assert typed.model_dump(exclude_unset=True) == score.details, name
+                seen.add(name)
+    assert {"step_arithmetic", "answer_consistency", "number_grounding"} <= seen
 
 
 # ------------------------------------------------------------------------------------------ browser

@@ -20,7 +20,7 @@ from faithbench.compare.schema import (
     RunRef,
 )
 from faithbench.errors import FaithbenchError
-from faithbench.harness.schema import RunInfo, SampleRecord
+from faithbench.harness.schema import RunInfo, SampleRecord, Summary
 from faithbench.harness.store import RunDir
 from faithbench.metrics.process import PROCESS_METRICS
 from faithbench.specs import is_binary
@@ -38,19 +38,26 @@ def process_error(record: SampleRecord) -> float | None:
 
 @dataclass(frozen=True)
 class LoadedRun:
+    """A run directory read once: what `compare_loaded` tests and the HTML report shows."""
+
     ref: RunRef
     info: RunInfo
     samples: dict[str, SampleRecord]
+    summary: Summary | None = None  # summary.json; None when it is missing or unreadable
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], label: str) -> LoadedRun:
         run = RunDir(path)
         info = run.read_info()
         samples = {r.id: r for r in run.read_samples()}
+        try:
+            summary: Summary | None = run.read_summary()
+        except FaithbenchError:
+            summary = None
         ref = RunRef(
             label=label, path=str(run.path), model=info.model, task=info.task, n_samples=len(samples)
         )
-        return cls(ref=ref, info=info, samples=samples)
+        return cls(ref=ref, info=info, samples=samples, summary=summary)
 
 
 def load_runs(paths: Sequence[str | os.PathLike[str]]) -> list[LoadedRun]:
@@ -83,9 +90,24 @@ def compare_runs(
     alpha: float = 0.05,
 ) -> ComparisonReport:
     """Every pair (A before B in `paths`) on every metric; delta is B - A."""
+    _check_correction(correction)
+    return compare_loaded(load_runs(paths), metrics, correction, alpha)
+
+
+def _check_correction(correction: str) -> None:
     if correction not in ("holm", "bh"):
         raise FaithbenchError(f"unknown correction {correction!r}; use 'holm' or 'bh'")
-    runs = load_runs(paths)
+
+
+def compare_loaded(
+    runs: Sequence[LoadedRun],
+    metrics: Sequence[str] | None = None,
+    correction: str = "holm",
+    alpha: float = 0.05,
+) -> ComparisonReport:
+    """`compare_runs` on runs already read by `load_runs` (which checks they share task and data):
+    the caller keeps them, for the HTML report say, instead of reading the directories again."""
+    _check_correction(correction)
     names = list(metrics) if metrics else _common_metrics(runs)
     if not metrics and all(_has_process_metric(r) for r in runs):
         names.append(PROCESS_ERROR)
