@@ -50,7 +50,7 @@ def test_distill_offline(tmp_path: Path) -> None:
     for row in traces:
         assert row["teacher"] == "smollm2" and row["task"] == "gsm8k-train"
         assert row["completion"] == by_id[row["id"]].completion.strip()
-        assert row["scores"] == by_id[row["id"]].scores
+        assert row["scores"] == {name: s.value for name, s in by_id[row["id"]].scores.items()}
     # A distilled folder is SFT data.
     rows, provenance = sft_rows(DataSettings(source="distilled", path=str(keep_all)))
     assert provenance.n_examples == 3 and rows[0]["completion"][0]["content"] == traces[0]["completion"]

@@ -84,7 +84,7 @@ def test_lm_eval_import_uses_the_files_filtered_answers(
     assert info.generation.max_new_tokens == 9 and info.n_items == 2
     assert info.data.sha256 == TASKS.get("gsm8k-fewshot").load()[1].sha256
     # `faithbench score` keeps the imported answers
-    rescore(run.path, ["accuracy", "answer_consistency"], progress=False, register=False)
+    rescore(run.path, ["accuracy", "answer_consistency"], progress=False)
     assert [(r.answer, r.strict_answer) for r in RunDir(run.path).read_samples()] == [
         ("7", None),
         ("7", None),
@@ -194,7 +194,6 @@ def test_lm_eval_import_reproduces_strict_and_flexible_answers(lm_eval_out: Path
             num_fewshot=0,
             out=tmp_path / "native",
             progress=False,
-            register=False,
         )
     )
     report = compare_runs([native.path, run.path], metrics=["step_arithmetic", "number_grounding"])

@@ -280,7 +280,6 @@ class StopAfterOneBatch:
 
     def __init__(self, backend: HFBackend) -> None:
         self.backend, self.calls, self.first_batch = backend, 0, 0
-        self.tokenizer = backend.tokenizer
 
     @property
     def identity(self) -> str:
@@ -289,6 +288,16 @@ class StopAfterOneBatch:
     @property
     def cacheable(self) -> bool:
         return True
+
+    @property
+    def accepts_prefill(self) -> bool:
+        return True
+
+    def count_tokens(self, text: str) -> int | None:
+        return self.backend.count_tokens(text)
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        return None
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         self.calls += 1
@@ -310,7 +319,7 @@ def source_run(tmp_path_factory: pytest.TempPathFactory, smol: HFBackend) -> Run
     out = tmp_path_factory.mktemp("intervene") / "run"
     config = EvalConfig(
         model="smollm2", out=out, limit=2, max_new_tokens=48, batch_size=2, use_cache=False,
-        progress=False, register=False,
+        progress=False,
     )  # fmt: skip
     return run_eval(config, backend=smol)
 
@@ -322,7 +331,7 @@ def test_intervene_end_to_end_with_smollm2(
     monkeypatch.setenv("FAITHBENCH_CACHE_DIR", str(tmp_path / "cache"))
     run = RunDir(tmp_path / "run")
     shutil.copytree(source_run.path, run.path)
-    settings = InterventionConfig(batch_size=4, answer_tokens=4, progress=False, register=False)
+    settings = InterventionConfig(batch_size=4, answer_tokens=4, progress=False)
     before = run.read_samples()
 
     # Interrupted after the first batch: the run is untouched, the finished batch is cached.

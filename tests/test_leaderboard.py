@@ -52,17 +52,18 @@ def predictions(test_rows: list[dict[str, str]], n: int, wrong: int = 0) -> list
 
 
 def make_run(folder: Path, name: str, rows: list[dict[str, str]], db: str | None, **config: object) -> Path:
+    """A run of `rows` as predictions, recorded in `db` (as `faithbench eval` does: the library does
+    not register; tests/test_cli_register.py covers the command's registration)."""
     preds = folder / f"{name}.jsonl"
     preds.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    run = run_eval(
-        EvalConfig(model=f"predictions:{preds}", out=folder / name, progress=False, db=db, **config)  # type: ignore[arg-type]
-    )
+    run = run_eval(EvalConfig(model=f"predictions:{preds}", out=folder / name, progress=False, **config))  # type: ignore[arg-type]
+    register_run(run.path, db=db)
     return run.path
 
 
 @dataclass(frozen=True)
 class Board:
-    url: str  # the database the runs registered themselves in
+    url: str  # the database the runs are registered in
     runs: dict[str, Path]
 
 
@@ -152,29 +153,6 @@ def test_unfinished_or_missing_runs_are_refused(board: Board, tmp_path: Path) ->
     with pytest.raises(DataError, match="no such file"):
         register_run(tmp_path / "nothing-here", db=url)
     assert list_runs(url) == []
-
-
-def test_eval_registers_by_default_in_faithbench_db_and_not_when_told(
-    tmp_path: Path, test_rows: list[dict[str, str]], results_db: str
-) -> None:
-    path = make_run(tmp_path, "run", predictions(test_rows, 3), db=None)
-    assert [r.path for r in list_runs()] == [str(path.resolve())]
-    assert [r.path for r in list_runs(results_db)] == [str(path.resolve())]
-    other = tmp_path / "other.db"
-    make_run(tmp_path, "unregistered", predictions(test_rows, 3), db=str(other), register=False)
-    assert not other.exists()
-
-
-def test_a_database_failure_warns_with_the_password_masked_and_keeps_the_run(
-    tmp_path: Path, test_rows: list[dict[str, str]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    url = "postgresql+psycopg://alice:s3cret@127.0.0.1:1/results"  # nothing listens on port 1
-    path = make_run(tmp_path, "run", predictions(test_rows, 3), db=url)
-    err = capsys.readouterr().err
-    assert "warning: run not registered in postgresql+psycopg://alice:***@127.0.0.1:1/results" in err
-    assert "s3cret" not in err and f"faithbench register {path}" in err
-    run = RunDir(path)
-    assert run.read_info().status == "finished" and run.read_summary().n_samples == 3
 
 
 # ------------------------------------------------------------------------------------- ranking

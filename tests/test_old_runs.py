@@ -70,7 +70,7 @@ def test_the_a732584_run_reads_with_its_judge_and_interventions(tmp_path: Path) 
 
 @pytest.mark.parametrize("fixture", [FD93E12, A732584], ids=["fd93e12", "a732584"])
 def test_score_rescores_an_old_run_into_the_current_format(tmp_path: Path, fixture: Path) -> None:
-    run = rescore(_copy(fixture, tmp_path, "rescored"), [], progress=False, register=False)
+    run = rescore(_copy(fixture, tmp_path, "rescored"), [], progress=False)
     assert run.read_info().format_version == FORMAT_VERSION
     lines = [json.loads(line) for line in run.samples_path.read_text().splitlines()]
     assert all("reasons" not in line and "details" not in line for line in lines)
@@ -88,7 +88,7 @@ def test_score_rescores_an_old_run_into_the_current_format(tmp_path: Path, fixtu
 
 def test_the_rescored_a732584_run_keeps_its_judge_and_intervention_scores(tmp_path: Path) -> None:
     old = {r.id: r for r in RunDir(_copy(A732584, tmp_path, "old")).read_samples()}
-    run = rescore(_copy(A732584, tmp_path, "rescored"), [], progress=False, register=False)
+    run = rescore(_copy(A732584, tmp_path, "rescored"), [], progress=False)
     for record in run.read_samples():
         for name in ("judge_validity", "judge_coherence", "lanham_early_answering_aoc"):
             assert record.scores.get(name) == old[record.id].scores.get(name)
@@ -98,7 +98,7 @@ def test_the_rescored_a732584_run_keeps_its_judge_and_intervention_scores(tmp_pa
 @pytest.mark.parametrize("fixture", [FD93E12, A732584], ids=["fd93e12", "a732584"])
 def test_an_old_and_a_rescored_run_compare(tmp_path: Path, fixture: Path) -> None:
     old = _copy(fixture, tmp_path, "old")
-    new = rescore(_copy(fixture, tmp_path, "new"), [], progress=False, register=False).path
+    new = rescore(_copy(fixture, tmp_path, "new"), [], progress=False).path
     report = compare_runs([old, new])
     by_metric = {c.metric: c for c in report.comparisons}
     assert by_metric["accuracy"].delta == 0.0

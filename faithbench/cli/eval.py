@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from faithbench.cli.judge import add_judge_options, judge_config
+from faithbench.cli.judge import add_judge_options, judge_stages
 from faithbench.cli.options import (
     Subparsers,
     add_data_dir,
@@ -67,29 +67,33 @@ def add_commands(subparsers: Subparsers) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from faithbench.harness.backends import load_backend
     from faithbench.harness.runner import EvalConfig, IncompleteRunError, run_eval
 
-    try:
-        run = run_eval(
-            EvalConfig(
-                model=args.model,
-                task=args.task,
-                out=args.out,
-                limit=args.limit,
-                seed=args.seed,
-                max_new_tokens=args.max_new_tokens,
-                temperature=args.temperature,
-                batch_size=args.batch_size,
-                tensor_parallel_size=args.tensor_parallel_size,
-                num_fewshot=args.num_fewshot,
-                metrics=args.metrics,
-                data_dir=args.data_dir,
-                use_cache=not args.no_cache,
-                register=False,  # recorded below, by the command
-                progress=not args.quiet,
-                judge=judge_config(args),
-            )
+    config = EvalConfig(
+        model=args.model,
+        task=args.task,
+        out=args.out,
+        limit=args.limit,
+        seed=args.seed,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        batch_size=args.batch_size,
+        tensor_parallel_size=args.tensor_parallel_size,
+        num_fewshot=args.num_fewshot,
+        metrics=args.metrics,
+        data_dir=args.data_dir,
+        use_cache=not args.no_cache,
+        progress=not args.quiet,
+    )
+    backend = None
+    if args.judge and args.judge == args.model:  # a model judging its own rationales is loaded once
+        backend = load_backend(
+            args.model, batch_size=args.batch_size, tensor_parallel_size=args.tensor_parallel_size
         )
+    try:
+        with judge_stages(args, backend) as stages:
+            run = run_eval(config, backend, stages)
     except IncompleteRunError as exc:  # the finished samples are saved; a rerun completes the run
         print(f"faithbench: warning: {exc}", file=sys.stderr)
         return 1

@@ -68,7 +68,6 @@ def _import(args: argparse.Namespace) -> int:
         model=args.model,
         metrics=args.metrics,
         data_dir=args.data_dir,
-        register=False,  # recorded below, by the command
     )
     if args.register:
         register_finished(run.path, args.db)

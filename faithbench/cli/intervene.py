@@ -65,7 +65,6 @@ def _intervene(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             progress=not args.quiet,
             data_dir=args.data_dir,
-            register=False,  # recorded below, by the command
         ),
     )
     if not args.no_register:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +13,8 @@ from faithbench.cli.options import Subparsers, add_data_dir, add_no_cache, add_q
 if TYPE_CHECKING:  # the judge machinery loads only when a judge is asked for
     from pydantic import BaseModel
 
+    from faithbench.harness.backends.base import Backend
+    from faithbench.harness.scoring import Stage
     from faithbench.judges.judge import JudgeConfig
 
 _SPEC_HELP = (
@@ -54,6 +58,21 @@ def judge_config(args: argparse.Namespace) -> JudgeConfig | None:
         max_new_tokens=args.judge_max_new_tokens,
         batch_size=args.judge_batch_size,
     )
+
+
+@contextlib.contextmanager
+def judge_stages(args: argparse.Namespace, backend: Backend | None = None) -> Iterator[list[Stage]]:
+    """The scoring stages the judge options ask for: [] without `--judge`, else the judge behind the
+    response cache (unless --no-cache), closed on exit. `backend`: the model already loaded for the
+    judge's spec (a model judging its own rationales is loaded once)."""
+    config = judge_config(args)
+    if config is None:
+        yield []
+        return
+    from faithbench.judges.judge import open_judge
+
+    with open_judge(config, use_cache=not args.no_cache, backend=backend) as judge:
+        yield [judge]
 
 
 def add_commands(subparsers: Subparsers) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faithbench.cli.judge import add_judge_options, judge_config
+from faithbench.cli.judge import add_judge_options, judge_stages
 from faithbench.cli.options import (
     Subparsers,
     add_metrics,
@@ -37,10 +37,8 @@ def _score(args: argparse.Namespace) -> int:
     from faithbench.harness.runner import rescore
     from faithbench.harness.scoring import DEFAULT_METRICS
 
-    run = rescore(
-        args.run, args.metrics or list(DEFAULT_METRICS), progress=not args.quiet,
-        register=False, judge=judge_config(args), use_cache=not args.no_cache,
-    )  # fmt: skip
+    with judge_stages(args) as stages:
+        run = rescore(args.run, args.metrics or list(DEFAULT_METRICS), stages, progress=not args.quiet)
     # a finished run is recorded again so the leaderboard sees its new summary
     if not args.no_register and run.read_info().status == "finished":
         register_finished(run.path, args.db)

@@ -70,6 +70,16 @@ class CachedBackend:
     def cacheable(self) -> bool:
         return True
 
+    @property
+    def accepts_prefill(self) -> bool:
+        return self.backend.accepts_prefill
+
+    def count_tokens(self, text: str) -> int | None:
+        return self.backend.count_tokens(text)
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        return self.backend.answerable_ids(known, task)
+
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         keys = [self.cache.key(self.identity, r, config) for r in requests]
         found = [self.cache.get(k) for k in keys]

@@ -1,4 +1,9 @@
-"""Run a task through a model into a run directory; resume where a previous run stopped."""
+"""Run a task through a model into a run directory; resume where a previous run stopped.
+
+`run_eval` generates completions and passes each batch of new records through its stages (rule
+scoring first, then whatever the caller adds, an LLM judge say) before storing it; `rescore` passes
+a run's stored records through the same stages. The library neither prints nor records runs in the
+results database: the command line does both (faithbench.cli)."""
 
 from __future__ import annotations
 
@@ -10,26 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from tqdm import tqdm
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, GenerationConfig, Request, load_backend
-from faithbench.harness.backends.predictions import PredictionsBackend
 from faithbench.harness.cache import CachedBackend, ResponseCache
-from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, Summary
-from faithbench.harness.scoring import (
-    apply_metrics,
-    completion_of,
-    resolve_metrics,
-    score_sample,
-    summarize_records,
-    with_answers,
-)
+from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, SampleRecord, Summary
+from faithbench.harness.scoring import RuleScoring, Stage, new_record, resolve_metrics, summarize_records
 from faithbench.harness.store import RunDir
-from faithbench.judges.judge import JudgeConfig, load_judge, open_judge
-from faithbench.parsing import parse_completion
 from faithbench.parsing.answers import DEFAULT_EXTRACTOR
 from faithbench.registry import RegistryError
 from faithbench.tasks.data import DataInfo
@@ -50,18 +45,18 @@ class EvalConfig:
     batch_size: int = 8
     tensor_parallel_size: int = 1  # GPUs one vllm: model is split across
     num_fewshot: int | None = None  # None: the task's default
-    metrics: list[str] | None = None  # None: every rule-based metric
+    metrics: list[str] | None = None  # rule metrics; None: every default rule metric
     data_dir: str | None = None
     use_cache: bool = True
     progress: bool = True
-    register: bool = True  # record the finished run in the results database (faithbench.leaderboard)
-    db: str | None = None  # its URL or SQLite path; None: $FAITHBENCH_DB, else sqlite:///faithbench.db
-    judge: JudgeConfig | None = None  # an LLM judge grading each batch before it is stored
 
 
-def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
+def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequence[Stage] = ()) -> RunDir:
+    """Generate and score every item not yet in the run at `config.out`. Each batch of new records
+    goes through rule scoring of `config.metrics`, then through `stages` in order (an LLM judge,
+    say: `faithbench.judges.open_judge`), and is stored before the next batch is generated."""
     task = get_task(config.task)
-    metrics = resolve_metrics(config.metrics)
+    pipeline: list[Stage] = [RuleScoring(resolve_metrics(config.metrics), task.answer_extractor), *stages]
     num_fewshot = task.default_num_fewshot if config.num_fewshot is None else config.num_fewshot
     if num_fewshot and task.style != "fewshot":
         raise FaithbenchError(f"task {task.name!r} is a zero-shot chat task; use gsm8k-fewshot for exemplars")
@@ -70,15 +65,11 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
     backend = backend or load_backend(
         config.model, batch_size=config.batch_size, tensor_parallel_size=config.tensor_parallel_size
     )
-    judge = None
-    if config.judge is not None:  # a model judging its own rationales is loaded once
-        judge = load_judge(config.judge, backend if config.judge.spec == config.model else None)
 
     items, data = task.load(config.data_dir)
-    if isinstance(backend, PredictionsBackend):
-        backend.check_ids({i.id for i in items}, task.name)
-        wanted = set(backend.ids)
-        items = [i for i in items if i.id in wanted]
+    answerable = backend.answerable_ids({i.id for i in items}, task.name)
+    if answerable is not None:  # a predictions file: its items only
+        items = [i for i in items if i.id in answerable]
     items = items[: config.limit]
     exemplars = task.fewshot_rows(num_fewshot, config.data_dir)
 
@@ -97,11 +88,10 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
         limit=config.limit,
         seed=config.seed,
         batch_size=config.batch_size,
-        metrics=[m.name for m in metrics] + (judge.info.metrics if judge else []),
+        metrics=_metric_names(pipeline),
         data=data,
         n_items=len(items),
-        judge=judge.info if judge else None,
-    )
+    ).model_copy(update=_stage_info(stages))
     run = RunDir(config.out or _default_out(task.name, config.model))
     if run.exists():
         old = run.read_info()
@@ -120,10 +110,8 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
     prompts = {i.id: task.prompt(i, exemplars) for i in pending}
     # Similar lengths in one batch waste less padding; the backend sorts within a call as well.
     pending.sort(key=lambda i: len(prompts[i.id].display))
-    cache = ResponseCache() if config.use_cache and (backend.cacheable or judge) else None
-    model: Backend = CachedBackend(backend, cache) if cache and backend.cacheable else backend
-    if judge and cache:
-        judge = judge.cached(cache)
+    cache = ResponseCache() if config.use_cache and backend.cacheable else None
+    model: Backend = CachedBackend(backend, cache) if cache else backend
     bar = tqdm(
         total=len(items),
         initial=len(items) - len(pending),
@@ -139,23 +127,35 @@ def run_eval(config: EvalConfig, backend: Backend | None = None) -> RunDir:
             completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
             answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
             errors += [c.error for c in completions if c.error is not None]
-            records = [
-                score_sample(i, prompts[i.id].display, c, metrics, answer_extractor=task.answer_extractor)
-                for i, c in answered
-            ]
-            run.append_samples(judge.judge_records(records) if judge else records)
+            records = [new_record(i, prompts[i.id].display, c, task.answer_extractor) for i, c in answered]
+            run.append_samples(run_stages(pipeline, records))
             bar.update(len(answered))
     finally:
         bar.close()
         if cache:
             cache.close()
     if errors:
-        finish(run, info, status="running")  # not finished, so never registered
+        finish(run, info, status="running")  # not finished: the CLI records only finished runs
         raise IncompleteRunError(run, len(errors), len(items), errors[0])
     finish(run, info, status="finished")
-    if config.register:
-        register_quietly(run, config.db)
     return run
+
+
+def run_stages(
+    stages: Sequence[Stage], records: list[SampleRecord], progress: bool = False
+) -> list[SampleRecord]:
+    for stage in stages:
+        records = stage(records, progress=progress)
+    return records
+
+
+def _metric_names(stages: Sequence[Stage]) -> list[str]:
+    return list(dict.fromkeys(name for stage in stages for name in stage.metrics))
+
+
+def _stage_info(stages: Sequence[Stage]) -> dict[str, Any]:
+    """The run.json fields the stages set (the judge's JudgeInfo)."""
+    return {key: value for stage in stages for key, value in stage.run_info().items()}
 
 
 class IncompleteRunError(FaithbenchError):
@@ -214,44 +214,22 @@ def new_run_info(
 
 
 def rescore(
-    path: str | Path,
-    metric_names: list[str],
-    progress: bool = True,
-    register: bool = True,
-    db: str | None = None,
-    judge: JudgeConfig | None = None,
-    use_cache: bool = True,
+    path: str | Path, metric_names: list[str], stages: Sequence[Stage] = (), progress: bool = True
 ) -> RunDir:
-    """Score a run's stored completions with `metric_names`, and with `judge` when given (its calls
-    go through the response cache, so a rerun after a kill asks only for what is missing). Nothing
-    is generated otherwise. A finished run is registered again so the leaderboard sees its new
-    summary."""
+    """Score a run's stored completions with the rule metrics `metric_names` (every default one when
+    empty), then with `stages` (an LLM judge, whose calls go through the response cache, so a rerun
+    after a kill asks only for what is missing). Nothing is generated. The stored answers are kept:
+    an imported run keeps the answers its tool extracted, and a run scored before its task's
+    extractor changed keeps the answers its metrics were scored on."""
     metrics = resolve_metrics(metric_names)  # bad names fail before the run is touched
     run = RunDir(path)
     info = run.read_info()
-    records = run.read_samples()
-    extractor = task_extractor(info.task)
-    # The stored answers are authoritative: an imported run keeps the answers its tool extracted, and
-    # a run scored before its task's extractor changed keeps the answers its metrics were scored on.
-    rescored = [
-        apply_metrics(
-            r,
-            with_answers(parse_completion(completion_of(r), extractor), (r.answer, r.strict_answer)),
-            metrics,
-        )
-        for r in tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
-    ]
-    judged: list[str] = []
-    if judge is not None:
-        with open_judge(judge, use_cache) as grader:
-            rescored = grader.judge_records(rescored, progress=progress)
-            info = info.model_copy(update={"judge": grader.info})
-            judged = grader.info.metrics
+    pipeline: list[Stage] = [RuleScoring(metrics, task_extractor(info.task)), *stages]
+    rescored = run_stages(pipeline, run.read_samples(), progress=progress)
     run.replace_samples(rescored)
-    names = list(dict.fromkeys([*info.metrics, *(m.name for m in metrics), *judged]))
-    finish(run, info.model_copy(update={"metrics": names}), status=info.status)
-    if register and info.status == "finished":
-        register_quietly(run, db)
+    names = list(dict.fromkeys([*info.metrics, *_metric_names(pipeline)]))
+    update = {"metrics": names, **_stage_info(stages)}
+    finish(run, info.model_copy(update=update), status=info.status)
     return run
 
 
@@ -270,24 +248,6 @@ def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -
     update = {"status": status, "updated_at": utc_now(), "format_version": FORMAT_VERSION}
     run.write_info(info.model_copy(update=update))
     return summary
-
-
-def register_quietly(run: RunDir, db: str | None) -> None:
-    """Record the finished run in the results database; a database failure only warns (the run is
-    safe on disk and `faithbench register RUN` can record it later)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from faithbench.leaderboard.db import DatabaseError, register_run, resolve_db_url, safe_url
-
-    try:
-        register_run(run.path, db)
-    except (DatabaseError, SQLAlchemyError) as exc:
-        reason = exc.reason if isinstance(exc, DatabaseError) else str(exc).splitlines()[0]
-        print(
-            f"faithbench: warning: run not registered in {safe_url(resolve_db_url(db))}: {reason}; "
-            f"it is saved in {run.path}; record it later with `faithbench register {run.path}`",
-            file=sys.stderr,
-        )
 
 
 def get_task(name: str) -> Task:

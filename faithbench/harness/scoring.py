@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import Any, Protocol
+
+from tqdm import tqdm
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion
@@ -67,6 +71,21 @@ def score_one(metric: Metric, item: Item, parsed: ParsedCompletion) -> Score:
         return Score.unscored(f"metric raised {type(exc).__name__}: {exc}")
 
 
+def new_record(
+    item: Item,
+    prompt: str,
+    completion: Completion,
+    answer_extractor: str = DEFAULT_EXTRACTOR,
+    answers: tuple[str | None, str | None] | None = None,
+) -> SampleRecord:
+    """The record of a fresh completion, its answers read by `answer_extractor` (the task's), not yet
+    scored. `answers` (answer, strict), normalised, replace faithbench's own extraction: imported
+    runs keep the answers the evaluating tool extracted (see faithbench.interop)."""
+    return _record(
+        item, prompt, completion, with_answers(parse_completion(completion, answer_extractor), answers)
+    )
+
+
 def score_sample(
     item: Item,
     prompt: str,
@@ -75,11 +94,13 @@ def score_sample(
     answers: tuple[str | None, str | None] | None = None,
     answer_extractor: str = DEFAULT_EXTRACTOR,
 ) -> SampleRecord:
-    """`answer_extractor` (the task's) reads the answer. `answers` (answer, strict), normalised,
-    replace faithbench's own extraction: imported runs keep the answers the evaluating tool extracted
-    (see faithbench.interop)."""
+    """`new_record` scored with the rule `metrics`, the completion parsed once."""
     parsed = with_answers(parse_completion(completion, answer_extractor), answers)
-    record = SampleRecord(
+    return apply_metrics(_record(item, prompt, completion, parsed), parsed, metrics)
+
+
+def _record(item: Item, prompt: str, completion: Completion, parsed: ParsedCompletion) -> SampleRecord:
+    return SampleRecord(
         id=item.id,
         question=item.question,
         target=item.target,
@@ -93,7 +114,6 @@ def score_sample(
         correct=numbers_equal(parsed.answer, item.target),
         strict_correct=numbers_equal(parsed.strict_answer, item.target),
     )
-    return apply_metrics(record, parsed, metrics)
 
 
 def with_answers(parsed: ParsedCompletion, answers: tuple[str | None, str | None] | None) -> ParsedCompletion:
@@ -106,6 +126,48 @@ def apply_metrics(record: SampleRecord, parsed: ParsedCompletion, metrics: Seque
     """Score `record` with `metrics`, replacing those metrics' old scores and keeping all others."""
     item = item_of(record)
     return record.with_scores({metric.name: score_one(metric, item, parsed) for metric in metrics})
+
+
+class Stage(Protocol):
+    """One step of scoring: records in, the same records with more scores out (`with_scores`).
+    `run_eval` and `rescore` pass records through rule scoring and then the caller's stages; an LLM
+    judge (`faithbench.judges.RubricJudge`) is one."""
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics this stage scores."""
+        ...
+
+    def run_info(self) -> dict[str, Any]:
+        """The run.json (RunInfo) fields this stage sets, e.g. the judge's `judge`."""
+        ...
+
+    def __call__(self, records: list[SampleRecord], progress: bool = False) -> list[SampleRecord]: ...
+
+
+class RuleScoring:
+    """The rule metrics as a stage. Each completion is parsed with the task's answer extractor, and the
+    record's stored answers are kept (they are the extractor's for a fresh record, and the imported
+    tool's, or an earlier extractor's, for a stored one)."""
+
+    def __init__(self, metrics: Sequence[Metric], answer_extractor: str = DEFAULT_EXTRACTOR) -> None:
+        self.rules = list(metrics)
+        self.answer_extractor = answer_extractor
+
+    @property
+    def metrics(self) -> list[str]:
+        return [m.name for m in self.rules]
+
+    def run_info(self) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, records: list[SampleRecord], progress: bool = False) -> list[SampleRecord]:
+        bar = tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
+        return [apply_metrics(r, self.parse(r), self.rules) for r in bar]
+
+    def parse(self, record: SampleRecord) -> ParsedCompletion:
+        parsed = parse_completion(completion_of(record), self.answer_extractor)
+        return with_answers(parsed, (record.answer, record.strict_answer))
 
 
 def summarize_records(

@@ -50,8 +50,6 @@ def import_inspect(
     model: str | None = None,
     metrics: list[str] | None = None,
     data_dir: str | None = None,
-    register: bool = False,
-    db: str | None = None,
 ) -> RunDir:
     from inspect_ai.log import read_eval_log
 
@@ -110,8 +108,6 @@ def import_inspect(
         metrics=metrics,
         data_dir=data_dir,
         tool_versions=("inspect_ai",),
-        register=register,
-        db=db,
     )
 
 

@@ -137,8 +137,6 @@ def import_lm_eval(
     model: str | None = None,
     metrics: list[str] | None = None,
     data_dir: str | None = None,
-    register: bool = False,
-    db: str | None = None,
 ) -> RunDir:
     path = Path(path).expanduser()
     if not path.is_file():
@@ -171,6 +169,4 @@ def import_lm_eval(
         metrics=metrics,
         data_dir=data_dir,
         tool_versions=("lm_eval",),
-        register=register,
-        db=db,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from faithbench.errors import DataError, FaithbenchError
 from faithbench.harness.backends.base import Completion, GenerationConfig
-from faithbench.harness.runner import finish, get_task, new_run_info, register_quietly
+from faithbench.harness.runner import finish, get_task, new_run_info
 from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.harness.store import RunDir
 from faithbench.tasks.base import Item
@@ -69,8 +69,6 @@ def write_imported_run(
     metrics: Sequence[str] | None = None,
     data_dir: str | None = None,
     tool_versions: Sequence[str] = (),
-    register: bool = False,
-    db: str | None = None,
 ) -> RunDir:
     if not samples:
         raise DataError("nothing to import: no samples")
@@ -108,8 +106,6 @@ def write_imported_run(
         for item, s in zip(matched, samples, strict=True)
     )
     finish(run, info, status="finished")
-    if register:
-        register_quietly(run, db)
     return run
 
 

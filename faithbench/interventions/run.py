@@ -19,7 +19,7 @@ from faithbench.core import Score
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, Completion, GenerationConfig, Request, load_backend
 from faithbench.harness.cache import CachedBackend, ResponseCache
-from faithbench.harness.runner import finish, get_task, register_quietly, utc_now
+from faithbench.harness.runner import finish, get_task, utc_now
 from faithbench.harness.schema import RunInfo, SampleRecord
 from faithbench.harness.store import RunDir, write_atomic
 from faithbench.interventions import report as reports
@@ -46,8 +46,6 @@ class InterventionConfig:
     use_cache: bool = True
     progress: bool = True
     data_dir: str | None = None  # GSM8K files, for a few-shot run's exemplars
-    register: bool = True
-    db: str | None = None
 
 
 def resolve_probes(names: Sequence[str] | None) -> list[Probe]:
@@ -118,8 +116,6 @@ def intervene(
 
     report = _report(run, info, backend, probes, config, updated, len(chosen), generated, cached)
     write_atomic(run.path / REPORT_FILE, report.model_dump_json(indent=2) + "\n")
-    if config.register:
-        register_quietly(run, config.db)
     return report
 
 
@@ -137,16 +133,16 @@ def _subject(run: RunDir, line: int, record: SampleRecord, task: Task, exemplars
 
 
 def _token_counter(backend: Backend) -> Callable[[str], int]:
-    """Token counts by the model's own tokenizer (the filler test replaces the CoT token for token)."""
-    tokenizer = getattr(backend, "tokenizer", None)
-    if tokenizer is None:
+    """Token counts by the model's own tokenizer (the filler test replaces the CoT token for token);
+    the tests also hand the model a prefilled reply to continue."""
+    if not backend.accepts_prefill or backend.count_tokens("") is None:
         raise FaithbenchError(
-            f"intervention tests need a local transformers model (smollm2, hf:...); {backend.identity} "
-            "has no tokenizer to count the chain of thought's tokens and cannot be prefilled"
+            f"intervention tests need a local model (smollm2, hf:..., vllm:...); {backend.identity} "
+            "has no tokenizer to count the chain of thought's tokens or cannot be prefilled"
         )
 
     def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        return backend.count_tokens(text) or 0
 
     return count
 
@@ -164,7 +160,8 @@ def _answer_all(
     for ask in asks:
         unique.setdefault(_key(backend, ask, configs), ask)
     cache = ResponseCache() if config.use_cache and backend.cacheable else None
-    model: Backend = CachedBackend(backend, cache) if cache else backend
+    cached = CachedBackend(backend, cache) if cache else None
+    model: Backend = cached or backend
     answers: dict[str, Completion] = {}
     bar = tqdm(
         total=len(unique), desc="interventions", unit="prompt", disable=not config.progress, file=sys.stderr
@@ -181,8 +178,8 @@ def _answer_all(
         bar.close()
         if cache:
             cache.close()
-    if isinstance(model, CachedBackend):
-        return answers, model.misses, model.hits
+    if cached is not None:
+        return answers, cached.misses, cached.hits
     return answers, len(unique), 0
 
 

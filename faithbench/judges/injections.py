@@ -103,7 +103,9 @@ def injection_trial(
         v: [] for v in variants
     }  # variant -> seed -> case
     for seed in seeds:
-        seeded = RubricJudge(judge.backend, dataclasses.replace(judge.config, seed=seed))
+        seeded = RubricJudge(
+            judge.backend, dataclasses.replace(judge.config, seed=seed), cached=judge.is_cached
+        )
         batch = [
             (case.item, parse_completion(Completion(text=texts[v][i])))
             for v in variants

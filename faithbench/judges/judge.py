@@ -22,7 +22,6 @@ from tqdm import tqdm
 from faithbench.core import Score
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, Completion, GenerationConfig, Request, load_backend
-from faithbench.harness.backends.hf import HFBackend
 from faithbench.harness.cache import CachedBackend, ResponseCache
 from faithbench.harness.schema import JudgeInfo, SampleRecord
 from faithbench.harness.scoring import MAX_RATIONALE_CHARS, completion_of, item_of
@@ -70,18 +69,15 @@ class JudgeOutcome(BaseModel):
     screening: Screening | None = None  # what the judge was shown (None: nothing was asked)
 
 
-def accepts_prefill(backend: Backend) -> bool:
-    """Whether the backend can continue a prefilled reply: local transformers models can, chat APIs
-    refuse."""
-    inner = backend.backend if isinstance(backend, CachedBackend) else backend
-    return isinstance(inner, HFBackend)
-
-
 class RubricJudge:
-    def __init__(self, backend: Backend, config: JudgeConfig) -> None:
+    """An LLM judge; as a scoring stage (harness.scoring.Stage) it writes the judge_* metrics."""
+
+    def __init__(self, backend: Backend, config: JudgeConfig, *, cached: bool = False) -> None:
         self.backend = backend
         self.config = config
-        self.prefill = PREFILL if accepts_prefill(backend) else None
+        self.is_cached = cached  # its calls go through the response cache already
+        # A local model continues a prefilled `{"validity": `; chat APIs refuse to continue a reply.
+        self.prefill = PREFILL if backend.accepts_prefill else None
         self.generation = GenerationConfig(
             max_new_tokens=config.max_new_tokens, temperature=config.temperature, seed=config.seed
         )
@@ -100,11 +96,21 @@ class RubricJudge:
             metrics=list(JUDGE_METRICS),
         )
 
+    @property
+    def metrics(self) -> list[str]:
+        return list(JUDGE_METRICS)
+
+    def run_info(self) -> dict[str, Any]:
+        return {"judge": self.info}
+
+    def __call__(self, records: list[SampleRecord], progress: bool = False) -> list[SampleRecord]:
+        return self.judge_records(records, progress=progress)
+
     def cached(self, cache: ResponseCache) -> RubricJudge:
         """This judge with its calls going through `cache` (when its backend allows caching)."""
-        if not self.backend.cacheable or isinstance(self.backend, CachedBackend):
+        if not self.backend.cacheable or self.is_cached:
             return self
-        return RubricJudge(CachedBackend(self.backend, cache), self.config)
+        return RubricJudge(CachedBackend(self.backend, cache), self.config, cached=True)
 
     def prompt(self, item: Item, screening: Screening) -> Prompt:
         gold = item.target if self.config.gold else None
@@ -238,9 +244,12 @@ def load_judge(config: JudgeConfig, backend: Backend | None = None) -> RubricJud
 
 
 @contextlib.contextmanager
-def open_judge(config: JudgeConfig, use_cache: bool = True) -> Iterator[RubricJudge]:
-    """`load_judge` behind the response cache (closed on exit)."""
-    judge = load_judge(config)
+def open_judge(
+    config: JudgeConfig, use_cache: bool = True, backend: Backend | None = None
+) -> Iterator[RubricJudge]:
+    """`load_judge` behind the response cache (closed on exit). `backend`: the model already loaded
+    for `config.spec` (a model judging its own rationales is loaded once)."""
+    judge = load_judge(config, backend)
     cache = ResponseCache() if use_cache else None
     try:
         yield judge.cached(cache) if cache else judge

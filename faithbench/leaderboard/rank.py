@@ -169,10 +169,10 @@ def _unpairable(a: RegisteredRun, b: RegisteredRun) -> str | None:
 
 
 def _binary(metric: str, *scores: MetricSummary) -> bool:
-    from faithbench.metrics import METRICS
+    from faithbench.specs import spec_of
 
-    if metric in METRICS:
-        return METRICS.get(metric).binary
+    if (spec := spec_of(metric)) is not None:
+        return spec.binary
     return all(s.ci_method == "wilson" for s in scores)
 
 

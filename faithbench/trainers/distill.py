@@ -17,6 +17,7 @@ and the visible answer, so a student is trained to reason before it answers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from faithbench.harness.runner import EvalConfig, package_version, run_eval
 from faithbench.harness.schema import SampleRecord
 from faithbench.harness.scoring import DEFAULT_METRICS, completion_of
 from faithbench.harness.store import write_atomic
-from faithbench.judges.judge import JUDGE_METRICS, JudgeConfig
+from faithbench.judges.judge import JUDGE_METRICS, JudgeConfig, open_judge
 from faithbench.metrics import METRICS
 from faithbench.parsing import parse_completion
 from faithbench.trainers.data import DISTILLED_DATASET, DISTILLED_JSONL, split_task
@@ -114,23 +115,24 @@ def distill(config: DistillConfig) -> FilterReport:
     if unjudged:
         raise FaithbenchError(f"{where}: {unjudged} need a judge (--judge SPEC)")
     task = split_task(config.split)
-    run = run_eval(
-        EvalConfig(
-            model=config.teacher,
-            task=task.name,
-            out=config.out / TEACHER_DIR,
-            limit=config.limit,
-            max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature,
-            batch_size=config.batch_size,
-            metrics=list(dict.fromkeys([*DEFAULT_METRICS, *(m for m in rules.require if m in METRICS)])),
-            data_dir=config.data_dir,
-            use_cache=config.use_cache,
-            progress=config.progress,
-            register=False,
-            judge=config.judge,
+    with contextlib.ExitStack() as stack:
+        judge = stack.enter_context(open_judge(config.judge, config.use_cache)) if config.judge else None
+        run = run_eval(
+            EvalConfig(
+                model=config.teacher,
+                task=task.name,
+                out=config.out / TEACHER_DIR,
+                limit=config.limit,
+                max_new_tokens=config.max_new_tokens,
+                temperature=config.temperature,
+                batch_size=config.batch_size,
+                metrics=list(dict.fromkeys([*DEFAULT_METRICS, *(m for m in rules.require if m in METRICS)])),
+                data_dir=config.data_dir,
+                use_cache=config.use_cache,
+                progress=config.progress,
+            ),
+            stages=[judge] if judge else [],
         )
-    )
     info = run.read_info()
     traces = [
         _trace(r, info.model, info.model_identity, task.name, info.data.sha256) for r in run.read_samples()

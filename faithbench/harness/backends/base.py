@@ -1,4 +1,6 @@
-"""The one interface every model backend implements: batched generation with stop strings."""
+"""The one interface every model backend implements: batched generation with stop strings, and what
+callers may ask of a backend beyond that (prefill, token counts, the items it can answer), so that no
+caller has to check which concrete backend it holds."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from faithbench.core import Completion, GenerationConfig, Request
 
-__all__ = ["Backend", "Completion", "GenerationConfig", "Request"]
+__all__ = ["Backend", "BackendDefaults", "Completion", "GenerationConfig", "Request"]
 
 
 @runtime_checkable
@@ -19,6 +21,37 @@ class Backend(Protocol):
     @property
     def cacheable(self) -> bool: ...
 
+    @property
+    def accepts_prefill(self) -> bool:
+        """Whether the backend continues a `Prompt.prefill` as the start of its own reply (local
+        transformers models do; chat APIs refuse an assistant turn to continue)."""
+        ...
+
+    def count_tokens(self, text: str) -> int | None:
+        """`text`'s length in the model's own tokens; None when the backend has no tokenizer here."""
+        ...
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        """The ids among `known` (a task's items) this backend can answer, when it holds fixed
+        completions (a predictions file; an id the task lacks is an error naming its line); None
+        when it answers any prompt."""
+        ...
+
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         """One completion per request, in request order."""
         ...
+
+
+class BackendDefaults:
+    """The answers of a backend that is a model behind some API: no prefill, no tokenizer, any item.
+    Backends inherit it and override what they offer."""
+
+    @property
+    def accepts_prefill(self) -> bool:
+        return False
+
+    def count_tokens(self, text: str) -> int | None:
+        return None
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        return None

@@ -142,6 +142,16 @@ class HFBackend:
     def cacheable(self) -> bool:
         return True
 
+    @property
+    def accepts_prefill(self) -> bool:
+        return True  # the prefill is rendered after the chat template (render_prompt)
+
+    def count_tokens(self, text: str) -> int | None:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        return None
+
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         """Completions in request order (decoding: `hf_decode`). Greedy output does not depend on
         batching; sampled output is reproducible for the same requests, batch size and seed."""

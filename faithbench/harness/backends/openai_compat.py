@@ -27,7 +27,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from faithbench.errors import FaithbenchError
-from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+from faithbench.harness.backends.base import BackendDefaults, Completion, GenerationConfig, Request
 
 log = logging.getLogger(__name__)
 N = TypeVar("N", int, float)
@@ -129,7 +129,7 @@ def setting_from_env(name: str, default: N) -> N:
     return value
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(BackendDefaults):
     """Completions from an OpenAI-compatible server, `concurrency` requests at a time.
 
     `sleep` and `retry` exist so tests can keep backoff waits tiny; defaults come from

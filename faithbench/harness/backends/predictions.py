@@ -7,11 +7,11 @@ import hashlib
 from pathlib import Path
 
 from faithbench.errors import DataError, where
-from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+from faithbench.harness.backends.base import BackendDefaults, Completion, GenerationConfig, Request
 from faithbench.jsonl import parse_line
 
 
-class PredictionsBackend:
+class PredictionsBackend(BackendDefaults):
     def __init__(self, path: str) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
@@ -56,11 +56,13 @@ class PredictionsBackend:
     def ids(self) -> list[str]:
         return list(self.completions)
 
-    def check_ids(self, known: set[str], task: str) -> None:
-        """Every prediction must belong to the task: a typo'd id is an error, not a silent skip."""
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        """The file's ids. Every prediction must belong to the task: a typo'd id is an error, not a
+        silent skip."""
         for item_id, number in self.lines.items():
             if item_id not in known:
                 raise DataError(f"{where(self.path, number, 'id')}: unknown id {item_id!r} for task {task!r}")
+        return set(self.lines)
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         return [self.completions[r.id] for r in requests]

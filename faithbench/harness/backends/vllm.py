@@ -80,6 +80,16 @@ class VLLMBackend:
     def cacheable(self) -> bool:
         return True
 
+    @property
+    def accepts_prefill(self) -> bool:
+        return True  # the prefill is rendered after the chat template (encode_prompt)
+
+    def count_tokens(self, text: str) -> int | None:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        return None
+
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         """All requests go to the engine at once; it schedules them (continuous batching), so
         `--batch-size` only sets how many samples are written per step."""
