@@ -61,10 +61,11 @@ def add_commands(subparsers: Subparsers) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from faithbench.compare import compare_runs
+    from faithbench.compare.compare import compare_loaded, load_runs
     from faithbench.reports.table import comparison_table
 
-    report = compare_runs(args.runs, metrics=args.metrics, correction=args.correction, alpha=args.alpha)
+    runs = load_runs(args.runs)  # read once: the comparison and the HTML report share them
+    report = compare_loaded(runs, metrics=args.metrics, correction=args.correction, alpha=args.alpha)
     print(comparison_table(report))
     if args.json:
         write_output(args.json, report.model_dump_json(indent=2) + "\n")
@@ -73,16 +74,15 @@ def _compare(args: argparse.Namespace) -> int:
 
         write_output(args.markdown, comparison_markdown(report))
     if args.report:
-        from faithbench.harness.store import RunDir
         from faithbench.reports import comparison_html
 
-        runs = {ref.label: RunDir(ref.path) for ref in report.runs}
-        write_output(args.report, comparison_html(report, runs))
+        write_output(args.report, comparison_html(report, {run.ref.label: run for run in runs}))
     return 0
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from faithbench.compare import gate, verdict_markdown
+    from faithbench.compare import gate
+    from faithbench.reports.gate import verdict_markdown
 
     verdict = gate(
         args.baseline, args.candidate, metrics=args.metrics or ["accuracy"], alpha=args.alpha,

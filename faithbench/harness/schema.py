@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from faithbench.core import GenerationConfig, Score
 from faithbench.metrics.process import first_error
+from faithbench.stats import MetricSummary
 from faithbench.tasks.data import DataInfo
 
 # 1: runs written before the version was recorded: each score in three parallel dicts (`scores`,
@@ -107,15 +108,6 @@ class RunInfo(BaseModel):
         if self.data.sha256 != other.data.sha256:
             diffs.append("data")
         return diffs
-
-
-class MetricSummary(BaseModel):
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n: int = Field(description="scored samples")
-    n_unscored: int
-    ci_method: str
 
 
 class Summary(BaseModel):

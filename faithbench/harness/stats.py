@@ -1,15 +1,5 @@
-"""Interim adapter: the statistics live in `faithbench.stats`. It stays only while
-`harness/schema.py` defines its own `MetricSummary`; once that module re-exports
-`faithbench.stats.MetricSummary`, `harness/scoring.py` imports `summarize` from `faithbench.stats`
-and this file goes."""
+"""Kept for imports written before `faithbench.stats` held every statistic; import from there."""
 
-from __future__ import annotations
+from faithbench.stats import MetricSummary, summarize
 
-from collections.abc import Sequence
-
-from faithbench import stats
-from faithbench.harness.schema import MetricSummary
-
-
-def summarize(values: Sequence[float | None], binary: bool) -> MetricSummary:
-    return MetricSummary.model_validate(stats.summarize(values, binary).model_dump())
+__all__ = ["MetricSummary", "summarize"]
