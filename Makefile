@@ -57,8 +57,10 @@ $(BENCH_STAMP): pyproject.toml constraints/cpu.txt
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/vs_lmeval.py
 
+# The run's report page goes beside it; `faithbench report` prints its path last.
 demo: $(INSTALL_STAMP)
 	$(BIN)/faithbench eval --model smollm2 --task gsm8k --limit $(DEMO_LIMIT) --out $(DEMO_OUT)
+	$(BIN)/faithbench report $(DEMO_OUT)
 
 lint: $(INSTALL_STAMP)
 	$(BIN)/ruff check faithbench tests benchmarks

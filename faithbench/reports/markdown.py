@@ -21,8 +21,8 @@ def comparison_markdown(report: ComparisonReport) -> str:
     tasks = sorted({r.task for r in report.runs})
     n_sig = sum(c.significant for c in report.comparisons)
     lines = [
-        f"### faithbench comparison: {', '.join(_code(label) for label in labels)}"
-        + (f" on {', '.join(_code(t) for t in tasks)}" if tasks else ""),
+        f"### faithbench comparison: {', '.join(code(label) for label in labels)}"
+        + (f" on {', '.join(code(t) for t in tasks)}" if tasks else ""),
         "",
     ]
     if not report.comparisons:
@@ -47,8 +47,8 @@ def comparison_markdown(report: ComparisonReport) -> str:
         lines += ["", "**Pairing notes** (ids in only one run of a pair, left out of that pair's tests):", ""]
         for note in report.pairing:
             lines.append(
-                f"- {_code(note.a)} vs {_code(note.b)}: {len(note.only_in_a)} only in {_code(note.a)}"
-                f"{_ids(note.only_in_a)}, {len(note.only_in_b)} only in {_code(note.b)}{_ids(note.only_in_b)}"
+                f"- {code(note.a)} vs {code(note.b)}: {len(note.only_in_a)} only in {code(note.a)}"
+                f"{_ids(note.only_in_a)}, {len(note.only_in_b)} only in {code(note.b)}{_ids(note.only_in_b)}"
             )
     return "\n".join(lines).rstrip() + "\n"
 
@@ -69,12 +69,12 @@ def _verdicts(report: ComparisonReport) -> list[str]:
             parts.append(f"**higher** on {_effects(up)}")
         if not parts:
             bullets.append(
-                f"- {_code(b)} vs {_code(a)}: no significant difference on any of {len(rows)} "
+                f"- {code(b)} vs {code(a)}: no significant difference on any of {len(rows)} "
                 f"metric{'s' if len(rows) != 1 else ''}"
             )
             continue
         tail = f"; no significant difference on {rest} other{'s' if rest != 1 else ''}" if rest else ""
-        bullets.append(f"- {_code(b)} vs {_code(a)}: {'; '.join(parts)}{tail}")
+        bullets.append(f"- {code(b)} vs {code(a)}: {'; '.join(parts)}{tail}")
     return bullets
 
 
@@ -97,7 +97,7 @@ def _process_legend(report: ComparisonReport) -> str:
 
 
 def _side(label: str, mean: float | None, step: float | None, process: bool) -> str:
-    cell = f"{_code(label)} {_num(mean)}"
+    cell = f"{code(label)} {num(mean)}"
     return f"{cell} (step {step:.2f})" if process and step is not None else cell
 
 
@@ -121,12 +121,13 @@ def _text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _code(text: str) -> str:
-    """A label as inline code, one line (a backtick in it would end the span: it becomes a quote)."""
+def code(text: str) -> str:
+    """Text as inline code, one line (a backtick in it would end the span: it becomes a quote); the
+    run report's Markdown puts model text in these too."""
     return "`" + " ".join(str(text).split()).replace("`", "'") + "`"
 
 
-def _num(value: float | None) -> str:
+def num(value: float | None) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
@@ -146,5 +147,5 @@ def _p(value: float | None) -> str:
 def _ids(ids: list[str]) -> str:
     if not ids:
         return ""
-    shown = ", ".join(_code(i) for i in ids[:MAX_IDS])
+    shown = ", ".join(code(i) for i in ids[:MAX_IDS])
     return f" ({shown}{', …' if len(ids) > MAX_IDS else ''})"

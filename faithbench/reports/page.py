@@ -39,9 +39,12 @@ def static(name: str) -> str:
     return resources.files("faithbench.reports").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def document(title: str, body: Sequence[str]) -> str:
-    """The whole HTML document around `body`: CSP, inline style sheet and script."""
-    css, script = "\n" + static("report.css"), "\n" + static("report.js")
+def document(title: str, body: Sequence[str], assets: Sequence[str] = ("report",)) -> str:
+    """The whole HTML document around `body`: CSP, inline style sheet and script. `assets` names the
+    `static/` style sheets and scripts (NAME.css, NAME.js) the page takes, in order: every page
+    starts from `report`, and a page with its own parts adds its own (the run page: `run`)."""
+    css = "\n" + "\n".join(static(f"{name}.css") for name in assets)
+    script = "\n" + "\n".join(static(f"{name}.js") for name in assets)
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -85,12 +88,31 @@ def section(ident: str, title: str, intro: str, content: Iterable[str]) -> str:
     )
 
 
-def nav() -> str:
-    return "<nav>" + " ".join(f'<a href="#{i}">{t}</a>' for i, t in NAV) + "</nav>"
+def nav(items: Sequence[tuple[str, str]] = NAV) -> str:
+    """Links to the page's sections: (id, title) pairs."""
+    return "<nav>" + " ".join(f'<a href="#{i}">{t}</a>' for i, t in items) + "</nav>"
 
 
 def swatch(colour: str) -> str:
     return f'<span class="swatch" style="background:{colour}"></span>'
+
+
+def bar_table(rows: Sequence[tuple[str, int]], colour: str, kind: str, head: str) -> str:
+    """Rows of (label, samples) as a table of horizontal bars scaled to the largest count, `head`
+    naming the label column (a histogram: samples per step, per value bin)."""
+    top = max((count for _, count in rows), default=0)
+    cells = []
+    for name, count in rows:
+        width = 100 * count / top if top else 0
+        cells.append(
+            f'<tr><th scope="row">{esc(name)}</th><td class="num">{count}</td>'
+            f'<td class="barcell"><span class="bar" style="width:{width:.1f}%;background:{colour}">'
+            "</span></td></tr>"
+        )
+    return (
+        f'<table class="hist {kind}"><thead><tr><th>{esc(head)}</th><th class="num">samples</th>'
+        f"<th></th></tr></thead><tbody>{''.join(cells)}</tbody></table>"
+    )
 
 
 # ------------------------------------------------------------------------------------------ numbers

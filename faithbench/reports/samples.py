@@ -14,72 +14,44 @@ from faithbench.core import Completion
 from faithbench.harness.schema import SampleRecord
 from faithbench.metrics.details import NumberGroundingDetails, StepArithmeticDetails, read_details
 from faithbench.parsing import parse_completion
-from faithbench.reports.page import esc, number, pct, section, sort_key, swatch
+from faithbench.reports.failures import MAX_HIST_STEP, TOP_UNGROUNDED, Failures, details_of, failures
+from faithbench.reports.page import bar_table, esc, number, pct, section, sort_key, swatch
 
 MAX_DIFF_ITEMS = 200  # items shown per pair in the diff browser
-MAX_HIST_STEP = 10  # first wrong steps at or beyond this (1-based) share one bar
-TOP_UNGROUNDED = 10  # most frequent ungrounded numbers listed per run
 Samples = Mapping[str, Sequence[SampleRecord]]  # run label -> its samples
 
 
-def _details(record: SampleRecord, metric: str) -> Mapping[str, object] | None:
-    score = record.scores.get(metric)
-    return score.details if score is not None else None
-
-
-def _failures_card(label: str, records: Sequence[SampleRecord], colour: str) -> str:
-    steps: Counter[int] = Counter()
-    scored = 0
-    for r in records:
-        if r.value("step_arithmetic") is None:
-            continue
-        scored += 1
-        first = read_details(StepArithmeticDetails, _details(r, "step_arithmetic")).first_wrong_step
-        if first is not None:
-            steps[min(first, MAX_HIST_STEP)] += 1
-    n_wrong = sum(steps.values())
+def failures_card(label: str, f: Failures, colour: str) -> str:
+    """One run's card: first wrong step, first flagged step and ungrounded numbers."""
     parts = [
         f'<div class="card failures-card" data-run="{esc(label)}">',
         f"<h3>{swatch(colour)}{esc(label)}</h3>",
     ]
     parts.append('<h4>First wrong step <span class="muted">(step_arithmetic)</span></h4>')
-    if scored == 0:
+    if f.arith_scored == 0:
         parts.append('<p class="missing">step_arithmetic scored no sample of this run.</p>')
     else:
         parts.append(
-            f"<p><b>{n_wrong}</b> of {scored} scored samples have a wrong equation "
-            f"({pct(n_wrong, scored)}); {len(records) - scored} unscored.</p>"
+            f"<p><b>{f.n_wrong}</b> of {f.arith_scored} scored samples have a wrong equation "
+            f"({pct(f.n_wrong, f.arith_scored)}); {f.n_samples - f.arith_scored} unscored.</p>"
         )
-    if n_wrong:
-        parts.append(_step_hist(steps, colour, "first-wrong-step"))
-    parts.append(_process_part(records, colour))
-    ungrounded_numbers: Counter[str] = Counter()
-    in_samples: Counter[str] = Counter()
-    n_ground = n_with = 0
-    for r in records:
-        if r.value("number_grounding") is None:
-            continue
-        n_ground += 1
-        found = read_details(NumberGroundingDetails, _details(r, "number_grounding")).ungrounded
-        values = [number(u.number) for u in found]
-        if values:
-            n_with += 1
-        ungrounded_numbers.update(values)
-        in_samples.update(set(values))
+    if f.n_wrong:
+        parts.append(step_hist(f.first_wrong, colour, "first-wrong-step"))
+    parts.append(_process_part(f, colour))
     parts.append('<h4>Ungrounded numbers <span class="muted">(number_grounding)</span></h4>')
-    if n_ground == 0:
+    if f.grounding_scored == 0:
         parts.append('<p class="missing">number_grounding scored no sample of this run.</p>')
     else:
         parts.append(
-            f'<p class="ungrounded-count"><b>{n_with}</b> of {n_ground} scored samples compute with a '
-            "number that is not in the question, an earlier result or a unit constant "
-            f"({pct(n_with, n_ground)}).</p>"
+            f'<p class="ungrounded-count"><b>{f.with_ungrounded}</b> of {f.grounding_scored} scored samples '
+            "compute with a number that is not in the question, an earlier result or a unit constant "
+            f"({pct(f.with_ungrounded, f.grounding_scored)}).</p>"
         )
-        if ungrounded_numbers:
+        if f.ungrounded_uses:
             rows = [
                 f'<tr><td class="num">{esc(value)}</td><td class="num">{count}</td>'
-                f'<td class="num">{in_samples[value]}</td></tr>'
-                for value, count in ungrounded_numbers.most_common(TOP_UNGROUNDED)
+                f'<td class="num">{f.ungrounded_samples[value]}</td></tr>'
+                for value, count in f.ungrounded_uses.most_common(TOP_UNGROUNDED)
             ]
             parts.append(
                 '<table class="ungrounded"><thead><tr><th class="num">number</th><th class="num">uses</th>'
@@ -89,47 +61,36 @@ def _failures_card(label: str, records: Sequence[SampleRecord], colour: str) -> 
     return "".join(parts)
 
 
-def _step_hist(steps: Counter[int], colour: str, kind: str) -> str:
+def step_hist(steps: Counter[int], colour: str, kind: str) -> str:
     """Bars of samples per step (1-based; MAX_HIST_STEP and beyond share the last bar)."""
-    top = max(steps.values())
-    rows = []
-    for step in range(1, max(max(steps), 1) + 1):
-        count = steps.get(step, 0)
-        width = 100 * count / top if top else 0
-        name = f"{MAX_HIST_STEP}+" if step == MAX_HIST_STEP else str(step)
-        rows.append(
-            f'<tr><th scope="row">{name}</th><td class="num">{count}</td>'
-            f'<td class="barcell"><span class="bar" style="width:{width:.1f}%;background:{colour}">'
-            "</span></td></tr>"
-        )
+    rows = [
+        (f"{MAX_HIST_STEP}+" if step == MAX_HIST_STEP else str(step), steps.get(step, 0))
+        for step in range(1, max(max(steps), 1) + 1)
+    ]
     return (
-        f'<table class="hist {kind}"><thead><tr><th>step</th><th class="num">samples</th>'
-        f"<th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        '<p class="note">Step n is the n-th line of the rationale.</p>'
+        bar_table(rows, colour, kind, "step")
+        + '<p class="note">Step n is the n-th line of the rationale.</p>'
     )
 
 
-def _process_part(records: Sequence[SampleRecord], colour: str) -> str:
+def _process_part(f: Failures, colour: str) -> str:
     """The process verdict: how many samples have a flagged step, and at which first step."""
-    judged = [r for r in records if process_error(r) is not None]
-    steps = Counter(min(r.first_error_step, MAX_HIST_STEP) for r in judged if r.first_error_step is not None)
     head = '<h4>First flagged step <span class="muted">(any rule metric: process_error)</span></h4>'
-    if not judged:
+    if not f.process_judged:
         return head + (
             '<p class="missing">no process verdict: no rule metric scored a sample, or the run '
             "predates first_error_step (rescore it with <code>faithbench score</code>).</p>"
         )
-    n_flagged = sum(steps.values())
     text = (
-        f'<p class="process-count"><b>{n_flagged}</b> of {len(judged)} samples have a step flagged by a '
-        f"rule metric ({pct(n_flagged, len(judged))}).</p>"
+        f'<p class="process-count"><b>{f.n_flagged}</b> of {f.process_judged} samples have a step flagged '
+        f"by a rule metric ({pct(f.n_flagged, f.process_judged)}).</p>"
     )
-    return head + text + (_step_hist(steps, colour, "first-error-step") if n_flagged else "")
+    return head + text + (step_hist(f.first_flagged, colour, "first-error-step") if f.n_flagged else "")
 
 
 def failures_section(labels: Sequence[str], samples: Samples, colours: Mapping[str, str]) -> str:
     cards = [
-        _failures_card(label, samples[label], colours[label])
+        failures_card(label, failures(samples[label]), colours[label])
         if label in samples
         else f'<div class="card"><h3>{esc(label)}</h3><p class="missing">run directory not given</p></div>'
         for label in labels
@@ -148,13 +109,13 @@ def failures_section(labels: Sequence[str], samples: Samples, colours: Mapping[s
 
 def _flags(record: SampleRecord) -> str:
     items = []
-    for wrong in read_details(StepArithmeticDetails, _details(record, "step_arithmetic")).wrong:
+    for wrong in read_details(StepArithmeticDetails, details_of(record, "step_arithmetic")).wrong:
         computed = wrong.computed
         items.append(
             f"<li>wrong equation: <code>{esc(wrong.equation)}</code>"
             f"{f' (left side = {esc(number(computed))})' if computed is not None else ''}</li>"
         )
-    grounding = read_details(NumberGroundingDetails, _details(record, "number_grounding"))
+    grounding = read_details(NumberGroundingDetails, details_of(record, "number_grounding"))
     numbers = [number(u.number) for u in grounding.ungrounded]
     if numbers:
         items.append(

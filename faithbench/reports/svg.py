@@ -44,8 +44,14 @@ def ci_plot(
     labels: Sequence[str],
     scores: Mapping[str, MetricSummary | None],
     colours: Mapping[str, str],
+    *,
+    caption: str | None = None,
+    baseline: bool = True,
 ) -> str:
-    """One figure: a row per run (`labels`), its mean on `metric` and CI from `scores`."""
+    """One figure: a row per run (`labels`), its mean on `metric` and CI from `scores`. The run page
+    draws one run's metrics as the rows instead: its `caption` replaces the metric's name, and
+    `baseline=False` leaves out the dashed line at the first row's mean (the reference run's)."""
+    caption = row_label(metric) if caption is None else caption
     points = []
     for label in labels:
         m = scores.get(label)
@@ -56,7 +62,7 @@ def ci_plot(
     if not points:
         return (
             f'<figure class="plot" data-metric="{esc(metric)}">'
-            f"<figcaption>{esc(row_label(metric))}</figcaption>"
+            f"<figcaption>{esc(caption)}</figcaption>"
             '<p class="missing">no run scored this metric</p></figure>'
         )
     lo, hi, step = axis([v for _, mean, low, high in points for v in (mean, low, high)])
@@ -81,7 +87,7 @@ def ci_plot(
         tick = f"{v:.4f}".rstrip("0").rstrip(".") if step < 1 else f"{v:g}"
         parts.append(f'<text class="tick" x="{xv:.1f}" y="{axis_y + 16}" text-anchor="middle">{tick}</text>')
     parts.append(f'<line class="axis" x1="{label_w}" y1="{axis_y}" x2="{label_w + plot_w}" y2="{axis_y}"/>')
-    if points[0][0] == labels[0] and len(labels) > 1:  # the first run's mean, for reference
+    if baseline and points[0][0] == labels[0] and len(labels) > 1:  # the first run's mean, for reference
         xb = x(points[0][1])
         parts.append(
             f'<line class="baseline" x1="{xb:.1f}" y1="{top - 4}" x2="{xb:.1f}" y2="{axis_y}">'
@@ -115,6 +121,6 @@ def ci_plot(
         )
     parts.append("</svg>")
     return (
-        f'<figure class="plot" data-metric="{esc(metric)}"><figcaption>{esc(row_label(metric))}</figcaption>'
+        f'<figure class="plot" data-metric="{esc(metric)}"><figcaption>{esc(caption)}</figcaption>'
         f"{''.join(parts)}</figure>"
     )
