@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from faithbench.reports.validity import mr_gsm8k_section, validity_markdown
 from faithbench.validity import STYLES, measure
 
 
@@ -46,13 +47,11 @@ def main() -> None:
     result = measure(rows, styles, progress=lambda it: tqdm(it, desc="references", unit="ref"))
     result.seconds = time.perf_counter() - started
     print("\n## GSM8K references in other writing styles\n")
-    print(result.render_table())
+    print(validity_markdown(result))
     print(f"\n{result.seconds:.1f} s")
 
     # ---- section 2: MR-GSM8K's real wrong solutions against human first-error labels (all rows;
     # the file is mr-gsm8k/original-wrong-solutions.jsonl beside --data-dir, or $FAITHBENCH_MR_GSM8K)
-    from faithbench.validity.mrgsm8k import mr_gsm8k_section
-
     started = time.perf_counter()
     print("\n" + mr_gsm8k_section(args.data_dir))
     print(f"\n{time.perf_counter() - started:.1f} s")

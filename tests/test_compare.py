@@ -15,8 +15,9 @@ from statsmodels.stats.power import NormalIndPower
 
 from faithbench import stats as fb_stats
 from faithbench.cli import main
-from faithbench.compare import compare_runs, gate, verdict_markdown
+from faithbench.compare import compare_runs, gate
 from faithbench.errors import FaithbenchError
+from faithbench.reports.gate import verdict_markdown
 
 
 @pytest.mark.parametrize(

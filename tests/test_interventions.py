@@ -19,9 +19,18 @@ from faithbench.harness.scoring import NeedsModelError, resolve_metrics
 from faithbench.harness.store import RunDir
 from faithbench.interventions import INTERVENTION_METRICS, InterventionConfig, curves, intervene, text
 from faithbench.interventions.probes import Env, Hint, Subject
-from faithbench.interventions.report import InterventionReport
+from faithbench.interventions.report import (
+    AddingMistakesReport,
+    EarlyAnsweringReport,
+    FillerReport,
+    HintReport,
+    InterventionReport,
+    LengthCurve,
+    PositionBin,
+)
 from faithbench.metrics import METRICS
 from faithbench.parsing import find_equations, split_sentences
+from faithbench.reports.interventions import interventions_text
 from faithbench.specs import METRIC_SPECS
 from faithbench.tasks.base import Item
 from faithbench.tasks.registry import TASKS
@@ -193,6 +202,42 @@ def test_chen_normalisation_by_hand() -> None:
     assert curves.normalized_faithfulness(0.3, 0.6) == pytest.approx(0.5)
     assert curves.normalized_faithfulness(0.9, 0.6) == 1.0  # clipped
     assert curves.normalized_faithfulness(0.3, -0.5) is None  # every switch explained by chance
+
+
+def test_the_report_as_terminal_text() -> None:
+    """`faithbench intervene` prints this: one line per test, each figure or "-" where it is None."""
+    report = InterventionReport(
+        run="r", model="smol", model_identity="smol@1", tests=["early", "mistakes", "filler", "hint"],
+        answer_tokens=5, max_new_tokens=10, n_samples=3, generations=4, cached=2, created_at="now",
+        early=EarlyAnsweringReport(
+            n=3, aoc_weighted=0.3, aoc_mean=0.3,
+            by_length=[LengthCurve(n_sentences=3, samples=2, curve=[0.1, 0.5, 1.0], aoc=0.2)],
+        ),
+        mistakes=AddingMistakesReport(
+            n=3, changed=0.4, aoc_over_position=None,
+            by_position=[PositionBin(low=0, high=0.25, samples=1, changed=0.5),
+                         PositionBin(low=0.25, high=0.5, samples=0, changed=None)],
+        ),
+        filler=FillerReport(
+            n=3, accuracy_filler=0.1, accuracy_cot=0.9, accuracy_no_cot=0.2, no_cot_changed=None
+        ),
+        hint=HintReport(
+            n=3, switched_to_hint=1, switched_to_other=0, p=1 / 3, q=0.0, n_options=4, alpha=0.5,
+            verbalized=1, raw_verbalization=1.0, normalized_verbalization=None,
+        ),
+    )  # fmt: skip
+    assert interventions_text(report).splitlines() == [
+        "interventions | smol | 3 samples | tests early,mistakes,filler,hint | 4 generations, 2 from cache",
+        "early answering  AOC 0.300 (n=3; weighted by CoT length)",
+        "    3 sentences  n=2   AOC 0.200  curve 0.10 0.50 1.00",
+        "adding mistakes  answer changed 0.400 (n=3); by position quarter 0.50 -; AOC over position -",
+        "filler tokens    accuracy filler 0.100 vs CoT 0.900 vs no CoT 0.200 (n=3); "
+        "answer changes without CoT -",
+        "hint             followed 1/3 (p=0.333, other switches q=0.000); verbalized 1/1 raw 1.000, "
+        "normalized (n=4) -",
+    ]
+    bare = report.model_copy(update={"early": None, "mistakes": None, "filler": None, "hint": None})
+    assert interventions_text(bare) == interventions_text(report).splitlines()[0]
 
 
 # ----------------------------------------------------------------------------------- hints

@@ -19,7 +19,7 @@ import pytest
 from faithbench.cli import main
 from faithbench.harness.backends import Completion, load_backend
 from faithbench.harness.store import RunDir
-from faithbench.judges.check import CaseResult, check_table, summarize
+from faithbench.judges.check import CaseResult, summarize
 from faithbench.judges.injections import INJECTIONS, inject
 from faithbench.judges.judge import JUDGE_METRICS, JudgeConfig, RubricJudge, load_judge, open_judge
 from faithbench.judges.planted import ERROR_KINDS, KINDS, planted_suite, reference_rationale
@@ -33,6 +33,7 @@ from faithbench.judges.rubric import (
 from faithbench.judges.screen import PLACEHOLDER
 from faithbench.metrics.faithfulness import answer_consistency, number_grounding, step_arithmetic
 from faithbench.parsing import parse_completion
+from faithbench.reports.judge_check import check_table
 from faithbench.stats import cohen_kappa, harmonic_mean
 from faithbench.tasks.base import Item
 from faithbench.tasks.registry import TASKS

@@ -28,13 +28,13 @@ from faithbench.harness.store import RunDir
 from faithbench.leaderboard import (
     Leaderboard,
     build_leaderboard,
-    format_leaderboard,
     list_runs,
     register_run,
     resolve_db_url,
     unpaired_p,
 )
 from faithbench.leaderboard.db import MetricRow, RunRow
+from faithbench.reports.leaderboard import format_leaderboard
 
 N_ITEMS = 60
 FLIPS = {"perfect": 0, "flip2": 2, "flip40": 40, "flip41": 41}  # the first k answers made wrong
@@ -282,7 +282,9 @@ def test_every_format_renders(board: Board) -> None:
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert page.count("<tr") == 5 and "<table>" in page and "</table>" in page and "<style>" in page
     assert all(f">{name}</td>" in page for name in FLIPS)
-    assert not re.search(r"https?://|<script|<link|src=", page)  # self-contained
+    # self-contained: nothing fetched, and the page's Content-Security-Policy forbids any load
+    assert not re.search(r"https?://|<link|src=", page)
+    assert "default-src 'none'" in page and page.count("<script>") == 1  # the reports' own, hash-pinned
     hostile = lb.model_copy(
         update={"entries": [lb.entries[0].model_copy(update={"label": "<script>x</script>"})]}
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from faithbench.reports.validity import validity_markdown
 from faithbench.validity import (
     STYLES,
     ValidityResult,
@@ -239,7 +240,7 @@ def test_every_style_keeps_every_number() -> None:
 @pytest.fixture(scope="module")
 def validity() -> ValidityResult:
     result = measure(_rows())
-    print("\n" + result.render_table())
+    print("\n" + validity_markdown(result))
     return result
 
 

@@ -13,6 +13,7 @@ from conftest import DATA_DIR, ChatJudge
 from faithbench.cli import main
 from faithbench.core import Item
 from faithbench.errors import DataError, FaithbenchError
+from faithbench.reports.validity import mr_gsm8k_section, rules_markdown
 from faithbench.stats import harmonic_mean
 from faithbench.validity.mrgsm8k import (
     ENV_VAR,
@@ -25,7 +26,6 @@ from faithbench.validity.mrgsm8k import (
     load_rows,
     load_suite,
     measure_rules,
-    mr_gsm8k_section,
 )
 
 MR_FILE = DATA_DIR.parent / "mr-gsm8k" / FILE_NAME
@@ -180,7 +180,7 @@ def test_rule_figures_on_the_real_file_add_up(measured: RuleResult) -> None:
     exact = sum(c.first_error_step == c.label for c in measured.cases) / n
     clean = sum(not c.reference_flagged_by for c in measured.cases) / n
     assert v.processbench_f1 == pytest.approx(2 * exact * clean / (exact + clean))
-    table = measured.render_table()
+    table = rules_markdown(measured)
     assert f"| first flagged step = human label | {v.exact.show()} |" in table
     assert f"| ProcessBench F1 | {v.processbench_f1:.3f} |" in table
     assert "2 excluded: no gsm8k_id" in table
@@ -198,7 +198,7 @@ def test_the_section_for_the_validity_report(tmp_path: Path) -> None:
     rows = MR_FILE.read_text().splitlines()[:3]
     path = _write_rows(tmp_path / FILE_NAME, rows)
     section = mr_gsm8k_section(DATA_DIR, path)
-    assert section == measure_rules(load_suite(path, DATA_DIR)).render_table()
+    assert section == rules_markdown(measure_rules(load_suite(path, DATA_DIR)))
     assert section.startswith("### MR-GSM8K") and "3 rows of `original-wrong-solutions.jsonl`" in section
 
 

@@ -51,8 +51,8 @@ def add_commands(subparsers: Subparsers) -> None:
 
 
 def _intervene(args: argparse.Namespace) -> int:
-    from faithbench.interventions.report import render
     from faithbench.interventions.run import InterventionConfig, intervene
+    from faithbench.reports.interventions import interventions_text
 
     report = intervene(
         args.run,
@@ -71,5 +71,5 @@ def _intervene(args: argparse.Namespace) -> int:
         register_finished(args.run, args.db)
     print_run(args.run)
     print()
-    print(render(report))
+    print(interventions_text(report))
     return 0

@@ -121,7 +121,8 @@ def add_commands(subparsers: Subparsers) -> None:
 
 def _judge_check(args: argparse.Namespace) -> int:
     from faithbench.errors import FaithbenchError
-    from faithbench.judges.check import check_table, run_judge_check
+    from faithbench.judges.check import run_judge_check
+    from faithbench.reports.judge_check import check_table
 
     if args.limit is not None and args.limit < 1:
         raise FaithbenchError("--limit must be at least 1")
@@ -131,6 +132,7 @@ def _judge_check(args: argparse.Namespace) -> int:
     assert config is not None
     report: BaseModel
     if args.suite == "mr-gsm8k":
+        from faithbench.reports.validity import judge_markdown
         from faithbench.validity.mrgsm8k_judge import run_judge_suite
 
         report = run_judge_suite(
@@ -141,7 +143,7 @@ def _judge_check(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             progress=not args.quiet,
         )
-        table = report.render_table()
+        table = judge_markdown(report)
     else:
         report = run_judge_check(
             config,

@@ -54,7 +54,8 @@ def _register(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from faithbench.leaderboard.rank import build_leaderboard, format_leaderboard
+    from faithbench.leaderboard.rank import build_leaderboard
+    from faithbench.reports.leaderboard import format_leaderboard
 
     task = None if args.task == "all" else args.task
     board = build_leaderboard(db=args.db, task=task, metric=args.metric, alpha=args.alpha)

@@ -1,7 +1,7 @@
 """Paired comparison of runs: significance tests, multiple-comparison control, CI gate."""
 
 from faithbench.compare.compare import LoadedRun, compare_loaded, compare_runs, load_runs
-from faithbench.compare.gate import GateVerdict, gate, verdict_markdown
+from faithbench.compare.gate import GateVerdict, gate
 from faithbench.compare.schema import Comparison, ComparisonReport, PairingNote, RunRef
 
 __all__ = [
@@ -15,5 +15,4 @@ __all__ = [
     "compare_runs",
     "gate",
     "load_runs",
-    "verdict_markdown",
 ]

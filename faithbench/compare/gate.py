@@ -1,4 +1,5 @@
-"""CI gate: fail when a candidate is significantly worse than its baseline on a gated metric."""
+"""CI gate: fail when a candidate is significantly worse than its baseline on a gated metric (the
+verdict as Markdown: `faithbench.reports.gate.verdict_markdown`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faithbench.compare.compare import compare_runs
-from faithbench.compare.schema import Comparison, ComparisonReport, row_label
-from faithbench.reports.table import markdown_table
+from faithbench.compare.schema import Comparison, ComparisonReport
 
 
 @dataclass(frozen=True)
@@ -46,38 +46,3 @@ def gate(
 ) -> GateVerdict:
     report = compare_runs([baseline, candidate], metrics=metrics, correction=correction, alpha=alpha)
     return GateVerdict(report, [r for r in report.comparisons if is_regression(r, margin)], margin)
-
-
-def verdict_markdown(verdict: GateVerdict) -> str:
-    report = verdict.report
-    base, cand = report.runs[0].label, report.runs[1].label
-    headline = "✅ **gate passed**" if verdict.passed else "❌ **gate failed**"
-    rows: list[tuple[str, ...]] = [
-        ("metric", "baseline", "candidate", "delta [95% CI]", "p (adj.)", "verdict")
-    ]
-    for row in report.comparisons:
-        if row.delta is None:
-            rows.append((row_label(row.metric), "-", "-", "-", "-", "no paired scores"))
-            continue
-        state = (
-            "regression"
-            if row in verdict.failed
-            else ("better" if row.significant and (row.improvement or 0) > 0 else "ok")
-        )
-        rows.append(
-            (
-                row_label(row.metric), f"{row.mean_a:.3f}", f"{row.mean_b:.3f}",
-                f"{row.delta:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]", f"{row.p_adjusted:.3g}", state,
-            )
-        )  # fmt: skip
-    lines = [
-        f"{headline}: candidate `{cand}` against baseline `{base}` "
-        f"(alpha {report.alpha}, margin {verdict.margin}, {report.correction} correction)",
-        "",
-        markdown_table(rows),
-    ]
-    lines.append("")
-    lines.append(
-        f"n = {report.comparisons[0].n} paired items" if report.comparisons else "no metrics compared"
-    )
-    return "\n".join(lines)

@@ -11,6 +11,7 @@ A judge *flags* a case when it names a first error step (not -1 / null). Reporte
 
 The rules flag a case when any of step_arithmetic, answer_consistency, number_grounding scores it
 below 1. Judge rates count only the cases the judge scored; the unscored ones are counted apart.
+The terminal table is `faithbench.reports.judge_check.check_table`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from faithbench.judges.judge import JudgeConfig, JudgeOutcome, open_judge
 from faithbench.judges.planted import ERROR_KINDS, KINDS, Kind, PlantedCase, planted_suite
 from faithbench.judges.rubric import RATINGS
 from faithbench.parsing import parse_completion
-from faithbench.reports.table import text_table
 from faithbench.stats import Rate, cohen_kappa, harmonic_mean, rate
 from faithbench.tasks.registry import TASKS
 
@@ -137,34 +137,3 @@ def summarize(info: JudgeInfo, seed: int, n_references: int, results: list[CaseR
 def _mean_ratings(results: Iterable[CaseResult]) -> dict[str, float | None]:
     rated = [r.ratings for r in results if r.ratings is not None]
     return {name: (sum(r[name] for r in rated) / len(rated) if rated else None) for name in RATINGS}
-
-
-def check_table(report: JudgeCheckReport) -> str:
-    """The report as a terminal table: the judge next to the rule metrics on the same cases."""
-    judge = report.judge
-    header = (
-        f"judge-check | {judge.spec} | prompt {judge.prompt_version}, gold {'on' if judge.gold else 'off'}, "
-        f"temperature {judge.temperature:g} | {report.n_cases} cases from {report.n_references} GSM8K "
-        f"references, {report.n_unscored} unscored by the judge"
-    )
-    rows: list[tuple[str, ...]] = [("measure", "judge", "rules")]
-    for kind in (*ERROR_KINDS, "all"):
-        rows.append(
-            (f"detection: {kind}", report.detection[kind].show(6), report.rule_detection[kind].show(6))
-        )
-    rows.append(("false alarms (clean)", report.false_alarms.show(6), report.rule_false_alarms.show(6)))
-    rows.append(("first-error-step accuracy", report.step_accuracy.show(6), "-"))
-    f1 = report.processbench_f1
-    rows.append(("ProcessBench F1", "-" if f1 is None else f"{f1:.3f}", "-"))
-    kappa = report.kappa_vs_rules
-    rows.append(("Cohen's kappa judge vs rules", "-" if kappa is None else f"{kappa:+.3f}", ""))
-    ratings: list[tuple[str, ...]] = [("kind", *RATINGS)]
-    for kind, means in report.mean_ratings.items():
-        ratings.append((kind, *("-" if v is None else f"{v:.2f}" for v in means.values())))
-    reasons = sorted({r.reason for r in report.cases if r.reason is not None})
-    notes = [f"unscored: {reason}" for reason in reasons[:3]]
-    if len(reasons) > 3:
-        notes.append(f"... and {len(reasons) - 3} more reasons (see --json)")
-    return "\n".join(
-        [header, text_table(rows), "", "mean judge ratings (1-5) by case kind", text_table(ratings), *notes]
-    )

@@ -14,19 +14,17 @@ from faithbench.leaderboard.db import (
     safe_url,
     unregister_run,
 )
-from faithbench.leaderboard.rank import FORMATS, build_leaderboard, format_leaderboard, unpaired_p
+from faithbench.leaderboard.rank import build_leaderboard, unpaired_p
 from faithbench.leaderboard.schema import Leaderboard, LeaderboardEntry
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
-    "FORMATS",
     "DatabaseError",
     "Leaderboard",
     "LeaderboardEntry",
     "RegisteredRun",
     "build_leaderboard",
-    "format_leaderboard",
     "list_runs",
     "register_run",
     "resolve_db_url",

@@ -19,11 +19,12 @@ The test:
   on (mean, n); for other metrics a Welch-type z-test on the means with standard errors taken from
   the CI half-widths, (ci_high - ci_low) / (2 * 1.96). Unpaired tests ignore that the runs answered
   the same items, so they are less powerful: more runs look tied with the leader.
+
+The board as text, Markdown, JSON or HTML: `faithbench.reports.leaderboard.format_leaderboard`.
 """
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,10 +35,7 @@ from faithbench.harness.schema import MetricSummary
 from faithbench.harness.store import RunDir
 from faithbench.leaderboard.db import RegisteredRun, list_runs
 from faithbench.leaderboard.schema import Leaderboard, LeaderboardEntry
-from faithbench.reports.table import markdown_table, text_table
 from faithbench.stats import unpaired_p
-
-FORMATS = ("table", "md", "html", "json")
 
 
 @dataclass(frozen=True)
@@ -183,116 +181,3 @@ def _unique_labels(runs: Sequence[RegisteredRun]) -> list[str]:
         clash = {x for x in labels if labels.count(x) > 1}
         labels = [widen(r) if x in clash else x for r, x in zip(runs, labels, strict=True)]
     return labels
-
-
-# ----------------------------------------------------------------------------------------- formats
-
-
-def format_leaderboard(lb: Leaderboard, fmt: str = "table") -> str:
-    """The leaderboard as `table` (aligned plain text), `md` (GitHub Markdown), `json` or `html`
-    (one self-contained page: inline CSS, no scripts, nothing fetched)."""
-    if fmt == "json":
-        return lb.model_dump_json(indent=2) + "\n"
-    if fmt == "table":
-        return _text_table(lb)
-    if fmt == "md":
-        return _markdown(lb)
-    if fmt == "html":
-        return _html(lb)
-    raise FaithbenchError(f"unknown leaderboard format {fmt!r}; use one of {', '.join(FORMATS)}")
-
-
-HEADERS = ("rank", "group", "run", "model", "mean", "95% CI", "n", "p vs group leader", "paired")
-RIGHT = {0, 1, 4, 5, 6, 7}  # right-aligned columns
-
-
-def _title(lb: Leaderboard) -> str:
-    return f"{lb.task or 'all tasks'} | {lb.metric} | alpha {lb.alpha:g}"
-
-
-def _legend(lb: Leaderboard) -> str:
-    return (
-        f"Group 1: not significantly different from the leader (p >= {lb.alpha:g}, unadjusted); group k+1 "
-        "starts at the best run significantly different from group k's leader. Paired tests "
-        "(McNemar / sign-flip) where both run directories exist; otherwise unpaired z-tests on the "
-        "stored summaries."
-    )
-
-
-def _cells(e: LeaderboardEntry) -> tuple[str, ...]:
-    ci = "-" if e.ci_low is None or e.ci_high is None else f"[{e.ci_low:.3f}, {e.ci_high:.3f}]"
-    return (
-        str(e.rank),
-        str(e.group),
-        e.label,
-        e.model,
-        "-" if e.mean is None else f"{e.mean:.3f}",
-        ci,
-        str(e.n),
-        _fmt_p(e.p_vs_group_leader),
-        "-" if e.paired is None else ("yes" if e.paired else "no"),
-    )
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "-"
-    return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
-
-
-def _text_table(lb: Leaderboard) -> str:
-    rows = [HEADERS, *(_cells(e) for e in lb.entries)]
-    lines = [_title(lb), text_table(rows, right=RIGHT, rule=False)]
-    lines.extend(f"note: {n}" for n in lb.notes)
-    return "\n".join(lines) + "\n"
-
-
-def _markdown(lb: Leaderboard) -> str:
-    align = "".join("r" if i in RIGHT else "l" for i in range(len(HEADERS)))
-    table = markdown_table([HEADERS, *(_cells(e) for e in lb.entries)], align)
-    lines = [f"### Leaderboard: {_title(lb)}", "", table, "", _legend(lb)]
-    if lb.notes:
-        lines += ["", *(f"- {n}" for n in lb.notes)]
-    return "\n".join(lines) + "\n"
-
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem; color: #222; }
-h1 { font-size: 1.3rem; }
-table { border-collapse: collapse; font-size: 0.92rem; }
-th, td { padding: 0.35rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; }
-th { background: #f3f3f3; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.odd td { background: #f7fbff; }
-p.legend, ul.notes { color: #555; font-size: 0.85rem; max-width: 60rem; }
-"""
-
-
-def _html(lb: Leaderboard) -> str:
-    esc = html.escape
-    head = "".join(
-        f'<th class="num">{esc(h)}</th>' if i in RIGHT else f"<th>{esc(h)}</th>"
-        for i, h in enumerate(HEADERS)
-    )
-    body = []
-    for e in lb.entries:
-        cells = _cells(e)
-        tds = []
-        for i, c in enumerate(cells):
-            if i == 2:
-                tds.append(f'<td title="{esc(e.path)}">{esc(c)}</td>')
-            else:
-                tds.append(f'<td class="num">{esc(c)}</td>' if i in RIGHT else f"<td>{esc(c)}</td>")
-        body.append(f'<tr class="{"odd" if e.group % 2 else "even"}">{"".join(tds)}</tr>')
-    notes = "".join(f"<li>{esc(n)}</li>" for n in lb.notes)
-    title = esc(f"faithbench leaderboard: {_title(lb)}")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{title}</h1>\n"
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
-        f'<p class="legend">{esc(_legend(lb))}</p>\n'
-        + (f'<ul class="notes">{notes}</ul>\n' if notes else "")
-        + "</body>\n</html>\n"
-    )

@@ -1,8 +1,6 @@
-"""Tables: the one aligned plain-text and one Markdown table helper every renderer uses (compare,
-gate, leaderboard, judge-check, validity), and the terminal tables of run summaries and comparisons.
-
-Importing it loads nothing of faithbench (the comparison schema loads inside the functions that read
-it), so compare, leaderboard, judges and validity import it without an import cycle."""
+"""Tables: the one aligned plain-text and one Markdown table helper every renderer of this package
+uses (comparison, gate, leaderboard, judge-check, validity), and the terminal tables of run
+summaries and comparisons."""
 
 from __future__ import annotations
 

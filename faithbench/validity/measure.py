@@ -86,35 +86,6 @@ class ValidityResult:
     styles: dict[str, StyleStats]
     seconds: float = 0.0
 
-    def render_table(self) -> str:
-        """Markdown tables: per metric (scored, false alarms, agreement with plain), then the
-        equations found and the planted-error detection."""
-        out = [f"GSM8K test references: {self.n}", ""]
-        for metric in MEASURED_METRICS:
-            out += [
-                f"**{metric}**",
-                "",
-                "| style | scored | false alarms | verdict = plain |",
-                "|---|---:|---:|---:|",
-            ]
-            for name, s in self.styles.items():
-                out.append(
-                    f"| {name} | {s.scored_rate(metric):.2%} | {s.false_alarm_rate(metric):.2%}"
-                    f" ({s.flagged[metric]}) | {s.agreement(metric):.2%} |"
-                )
-            out.append("")
-        out += [
-            "**equations found and planted errors caught** (over items whose clean verdict passed)",
-            "",
-            "| style | no equation | result -> step_arithmetic | answer -> answer_consistency"
-            " | question number -> number_grounding |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for name, s in self.styles.items():
-            cells = [f"{s.detection(p):.2%} of {len(s.planted.get(p, []))}" for p in PLANTS]
-            out.append(f"| {name} | {s.no_equation_rate():.2%} | {' | '.join(cells)} |")
-        return "\n".join(out)
-
 
 def _parse(text: str) -> ParsedCompletion:
     return parse_completion(Completion(text=text))

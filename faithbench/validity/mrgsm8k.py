@@ -19,14 +19,14 @@ error". Measured, for the rule metrics (`measure_rules`) and for an LLM judge (`
 The rules flag a solution when any of step_arithmetic, number_grounding, answer_consistency scores
 it below 1; their first flagged step is `SampleRecord.first_error_step` (metrics/process.py).
 Rows whose label cannot be compared with the parser's steps, or that have no GSM8K reference to pair
-with, are excluded and counted with the reason.
+with, are excluded and counted with the reason. The Markdown sections are
+`faithbench.reports.validity`'s (`rules_markdown`, `mr_gsm8k_section`, `judge_markdown`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -39,7 +39,6 @@ from faithbench.harness.scoring import resolve_metrics, score_sample
 from faithbench.jsonl import parse_line
 from faithbench.metrics.process import PROCESS_METRICS
 from faithbench.parsing import normalize_number
-from faithbench.reports.table import markdown_table
 from faithbench.stats import Rate, harmonic_mean, rate
 
 FILE_NAME = "original-wrong-solutions.jsonl"
@@ -305,9 +304,6 @@ class RuleResult(BaseModel):
     def reference_per_metric(self) -> dict[str, Rate]:
         return {m: rate(m in c.reference_flagged_by for c in self.cases) for m in self.metrics}
 
-    def render_table(self) -> str:
-        return rules_markdown(self)
-
 
 def rule_verdicts(cases: Sequence[RuleCase]) -> Verdicts:
     return Verdicts(
@@ -357,67 +353,3 @@ def measure_rules(suite: Suite, limit: int | None = None) -> RuleResult:
         metrics=list(PROCESS_METRICS),
         cases=[score_case(c) for c in cases],
     )
-
-
-# ----------------------------------------------------------------------------------------- tables
-
-
-def excluded_note(excluded: Sequence[Exclusion]) -> str:
-    if not excluded:
-        return "none excluded"
-    reasons = Counter(e.reason for e in excluded)
-    return f"{len(excluded)} excluded: " + "; ".join(
-        f"{reason} ({n})" if n > 1 else reason for reason, n in reasons.items()
-    )
-
-
-def _f1(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
-def verdict_rows(v: Verdicts) -> list[tuple[str, str]]:
-    return [
-        ("wrong solutions flagged", v.flagged.show()),
-        ("first flagged step = human label", v.exact.show()),
-        ("first flagged step before the label", v.before.show()),
-        ("first flagged step after the label", v.after.show()),
-        ("flagged without naming a step", v.flagged_without_step.show()),
-        ("references flagged (false alarms)", v.reference_false_alarms.show()),
-        ("ProcessBench F1", _f1(v.processbench_f1)),
-    ]
-
-
-def rules_markdown(result: RuleResult) -> str:
-    """The rule metrics' figures as a Markdown section."""
-    n = len(result.cases)
-    distinct = len({c.gsm8k_id for c in result.cases})
-    rows: list[tuple[str, ...]] = [("measure", "rule metrics")]
-    verdicts = verdict_rows(result.verdicts)
-    rows += verdicts[:1]
-    rows += [(f"flagged by {m}", r.show()) for m, r in result.per_metric.items()]
-    rows += verdicts[1:6]
-    rows += [(f"references flagged by {m}", r.show()) for m, r in result.reference_per_metric.items()]
-    rows += verdicts[6:]
-    split = sum(c.n_parsed_steps != c.n_steps for c in result.cases)
-    notes = [
-        f"{result.n_rows} rows of `{Path(result.path).name}`, {n} measured, "
-        f"{excluded_note(result.excluded)}. "
-        f"References: the GSM8K test solution of each row's `gsm8k_id` ({distinct} distinct), "
-        "annotations removed, scored once per row.",
-        "Flagged: any of " + ", ".join(result.metrics) + " below 1; the first flagged step is the "
-        "sample's `first_error_step`. ProcessBench F1: harmonic mean of (first flagged step = label) "
-        "and (reference not flagged).",
-    ]
-    if split:
-        notes.append(f"The parser's steps are not the solution's steps in {split} solutions.")
-    return "\n".join(
-        ["### MR-GSM8K: rule metrics against human first-error labels", "", markdown_table(rows), "", *notes]
-    )
-
-
-def mr_gsm8k_section(
-    data_dir: str | os.PathLike[str] | None = None, path: str | os.PathLike[str] | None = None
-) -> str:
-    """The rule metrics' MR-GSM8K section of the metric-validity report, as Markdown. `data_dir`
-    is the GSM8K folder (as `--data-dir`); `path` the MR-GSM8K file (else `default_path`)."""
-    return measure_rules(load_suite(path, data_dir)).render_table()

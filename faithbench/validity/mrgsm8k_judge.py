@@ -1,26 +1,23 @@
 """An LLM judge on MR-GSM8K's wrong solutions and their references, next to the rule metrics
-(`faithbench judge-check --suite mr-gsm8k`); the pairs and the measures are `validity.mrgsm8k`'s."""
+(`faithbench judge-check --suite mr-gsm8k`); the pairs and the measures are `validity.mrgsm8k`'s,
+the Markdown is `reports.validity.judge_markdown`."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, computed_field
 
 from faithbench.core import Completion
 from faithbench.harness.schema import JudgeInfo
-from faithbench.reports.table import markdown_table
 from faithbench.validity.mrgsm8k import (
     Exclusion,
     RuleCase,
     Verdicts,
-    excluded_note,
     load_suite,
     rule_verdicts,
     score_case,
-    verdict_rows,
 )
 
 if TYPE_CHECKING:  # the judge machinery loads only when a judge is asked for
@@ -78,9 +75,6 @@ class JudgeSuiteReport(BaseModel):
     def rule_verdicts(self) -> Verdicts:
         return rule_verdicts([c.rules for c in self.cases])
 
-    def render_table(self) -> str:
-        return judge_markdown(self)
-
 
 def run_judge_suite(
     config: JudgeConfig,
@@ -122,36 +116,4 @@ def run_judge_suite(
         )
     return JudgeSuiteReport(
         judge=info, path=suite.path, n_rows=suite.n_rows, excluded=suite.excluded, cases=results
-    )
-
-
-def judge_markdown(report: JudgeSuiteReport) -> str:
-    """The judge next to the rule metrics on the same MR-GSM8K solutions and references."""
-    judge = report.judge
-    rows: list[tuple[str, ...]] = [("measure", "judge", "rule metrics")]
-    for (name, by_judge), (_, by_rules) in zip(
-        verdict_rows(report.judge_verdicts), verdict_rows(report.rule_verdicts), strict=True
-    ):
-        rows.append((name, by_judge, by_rules))
-    reasons = sorted(
-        {r for c in report.cases for r in (c.judge_reason, c.reference_judge_reason) if r is not None}
-    )
-    notes = [
-        f"judge {judge.spec}, prompt {judge.prompt_version}, gold {'on' if judge.gold else 'off'}, "
-        f"temperature {judge.temperature:g}. {report.n_rows} rows of `{Path(report.path).name}`, "
-        f"{len(report.cases)} wrong solutions and their GSM8K references measured, "
-        f"{excluded_note(report.excluded)}; {report.n_unscored} of {2 * len(report.cases)} cases "
-        "unscored by the judge (left out of its figures; the rules' figures count every case).",
-        *(f"unscored: {reason}" for reason in reasons[:3]),
-    ]
-    if len(reasons) > 3:
-        notes.append(f"... and {len(reasons) - 3} more reasons (see --json)")
-    return "\n".join(
-        [
-            "### MR-GSM8K: judge and rule metrics against human first-error labels",
-            "",
-            markdown_table(rows),
-            "",
-            *notes,
-        ]
     )
