@@ -264,3 +264,16 @@ def test_the_browser_check_sees_script_errors(tmp_path: Path) -> None:
         browser.settle()
         failed = list(browser.errors)
     assert any("nope is not defined" in e for e in failed), failed
+
+
+def test_report_of_a_run_written_in_the_first_format() -> None:
+    """A format-1 run (0-based steps, verdicts elsewhere) is upgraded on reading: marks land on the
+    lines its upgraded details name."""
+    run = REPO / "tests" / "fixtures" / "runs" / "main-fd93e12-gsm8k"
+    records = _records(run)
+    page = run_html(run)
+    assert page.count('<details class="sample"') == len(records)
+    for r in records:
+        marked = _wrong_marks(_sample_block(page, r.id))
+        for wrong in r.scores["step_arithmetic"].details.get("wrong", []):
+            assert (wrong["step"], " ".join(wrong["equation"].split()), _number(wrong["computed"])) in marked
