@@ -4,11 +4,11 @@ caller has to check which concrete backend it holds."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from faithbench.core import Completion, GenerationConfig, Request
 
-__all__ = ["Backend", "BackendDefaults", "Completion", "GenerationConfig", "Request"]
+__all__ = ["Backend", "BackendDefaults", "Completion", "GenerationConfig", "LocalWeights", "Request"]
 
 
 @runtime_checkable
@@ -52,6 +52,24 @@ class BackendDefaults:
 
     def count_tokens(self, text: str) -> int | None:
         return None
+
+    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
+        return None
+
+
+class LocalWeights:
+    """The answers of a backend that runs local weights with their own tokenizer (transformers, vLLM):
+    it renders the prefill after the chat template (`hf.render_prompt`, `hf.encode_prompt`), so it
+    continues a prefilled reply, and it counts tokens; it answers any item."""
+
+    tokenizer: Any
+
+    @property
+    def accepts_prefill(self) -> bool:
+        return True
+
+    def count_tokens(self, text: str) -> int | None:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
         return None

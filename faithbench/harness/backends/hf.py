@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from faithbench.errors import FaithbenchError
-from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+from faithbench.harness.backends.base import Completion, GenerationConfig, LocalWeights, Request
 from faithbench.tasks.base import Prompt
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _looks_like_path(spec: str) -> bool:
     return spec.startswith(("/", "./", "../", "~", os.sep)) or spec in (".", "..")
 
 
-class HFBackend:
+class HFBackend(LocalWeights):
     """A causal LM run with `transformers.generate`.
 
     `model_path` is a local directory (or a hub repo id, when the hub is reachable); `adapter` a
@@ -141,16 +141,6 @@ class HFBackend:
     @property
     def cacheable(self) -> bool:
         return True
-
-    @property
-    def accepts_prefill(self) -> bool:
-        return True  # the prefill is rendered after the chat template (render_prompt)
-
-    def count_tokens(self, text: str) -> int | None:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
-        return None
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         """Completions in request order (decoding: `hf_decode`). Greedy output does not depend on

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from faithbench.harness.backends.base import Completion, GenerationConfig, Request
+from faithbench.harness.backends.base import Completion, GenerationConfig, LocalWeights, Request
 from faithbench.harness.backends.hf import BackendLoadError, encode_prompt, fingerprint_dir
 
 # On a CPU, vLLM reserves this share of RAM for its KV cache; 0.9 (its GPU default) starves the host.
@@ -28,7 +28,7 @@ def vllm_installed() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-class VLLMBackend:
+class VLLMBackend(LocalWeights):
     """`model_path` is a local model directory. `tensor_parallel_size` splits the model across that
     many GPUs. `memory_utilization` defaults to 0.3 on a CPU and 0.9 on a GPU
     (`$FAITHBENCH_VLLM_MEMORY_UTILIZATION` overrides both)."""
@@ -79,16 +79,6 @@ class VLLMBackend:
     @property
     def cacheable(self) -> bool:
         return True
-
-    @property
-    def accepts_prefill(self) -> bool:
-        return True  # the prefill is rendered after the chat template (encode_prompt)
-
-    def count_tokens(self, text: str) -> int | None:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
-        return None
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         """All requests go to the engine at once; it schedules them (continuous batching), so
