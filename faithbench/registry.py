@@ -11,11 +11,15 @@ from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
+from faithbench.errors import FaithbenchError
+
 T = TypeVar("T")
 
 
-class RegistryError(KeyError):
-    """An unknown or duplicate name. `str()` gives the whole message (KeyError quotes it otherwise)."""
+class RegistryError(FaithbenchError, KeyError):
+    """An unknown or duplicate name: a FaithbenchError, so the CLI prints it as one line wherever a
+    lookup happens, and a KeyError for code that catches missing names. `str()` gives the whole
+    message (KeyError quotes it otherwise)."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

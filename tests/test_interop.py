@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from faithbench.cli import main
 from faithbench.compare.compare import compare_runs
 from faithbench.compare.gate import gate
 from faithbench.errors import DataError
@@ -228,7 +229,7 @@ def _reference_output(test_rows: list[dict[str, str]]) -> Any:
 
 
 def test_inspect_log_imports_with_its_samples_and_completions(
-    tmp_path: Path, test_rows: list[dict[str, str]]
+    tmp_path: Path, test_rows: list[dict[str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
@@ -255,6 +256,12 @@ def test_inspect_log_imports_with_its_samples_and_completions(
     assert [(r.id, r.completion) for r in records] == [(str(s.id), s.output.completion) for s in log.samples]
     assert run.read_summary().metrics["accuracy"].mean == 1.0
     assert run.read_info().task == "gsm8k"
+    # a mistyped task name is the registry's one-line error (RegistryError is a FaithbenchError)
+    args = ["import", "inspect", log.location, "--task", "gsm8kk", "--out", str(tmp_path / "typo")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("faithbench: error: unknown task 'gsm8kk'. Did you mean 'gsm8k'")
+    assert "Traceback" not in err and not (tmp_path / "typo").exists()
 
 
 @pytest.mark.slow
