@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from faithbench.cli import compare, interop, intervene, judge, leaderboard, listing, report, score, train
 from faithbench.cli import eval as eval_
 from faithbench.errors import FaithbenchError
+from faithbench.sanitize import for_terminal
 
 __all__ = ["build_parser", "installed_version", "main"]
 
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except FaithbenchError as exc:
-        print(f"faithbench: error: {exc}", file=sys.stderr)
+        print(f"faithbench: error: {for_terminal(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

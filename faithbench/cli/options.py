@@ -26,6 +26,14 @@ def comma_list(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
+def out_path(text: str) -> Path:
+    """An output path option (`--out`, `--report`): `~` expanded, an empty one refused (it would
+    mean the working directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a file or directory name")
+    return Path(text).expanduser()
+
+
 def add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=DB_HELP)
 
@@ -64,11 +72,18 @@ def usage(parser: argparse.ArgumentParser) -> int:
 
 
 def write_output(path: Path, text: str, stream: TextIO | None = None) -> None:
-    """Write `text` to `path` atomically (parents made) and say so on `stream` (default stderr)."""
-    from faithbench.harness.store import write_atomic
+    """Write `text` to `path` atomically (parents made) and say so on `stream` (default stderr). Any
+    credential in it (a run written before faithbench redacted its files) is redacted."""
+    from faithbench.errors import FaithbenchError
+    from faithbench.harness.store import check_writable, write_atomic
+    from faithbench.sanitize import redact
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text)
+    check_writable(path, "file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, redact(text))
+    except OSError as exc:  # what the checks could not foresee (a full disk, say): one line, no traceback
+        raise FaithbenchError(f"{path}: cannot write ({exc.strerror or exc})") from None
     print(f"wrote {path}", file=stream or sys.stderr)
 
 

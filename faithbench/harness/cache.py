@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request
+from faithbench.harness.store import dump_json
 
 
 def cache_root() -> Path:
@@ -45,7 +46,7 @@ class ResponseCache:
     def put_many(self, items: list[tuple[str, Completion]]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO responses (key, completion) VALUES (?, ?)",
-            [(k, c.model_dump_json()) for k, c in items],
+            [(k, dump_json(c)) for k, c in items],  # credentials redacted (faithbench.sanitize)
         )
         self._db.commit()
 

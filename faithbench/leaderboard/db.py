@@ -33,7 +33,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.schema import MetricSummary, Summary
-from faithbench.harness.store import RunDir
+from faithbench.harness.store import RunDir, dump_json
+from faithbench.sanitize import redact
 
 ENV_VAR = "FAITHBENCH_DB"
 DEFAULT_URL = "sqlite:///faithbench.db"
@@ -175,9 +176,11 @@ def register_run(
         )
     summary = run.read_summary()
     url = resolve_db_url(db)
+    # a run written before faithbench redacted its files may still hold a credential in its spec
+    summary = Summary.model_validate_json(dump_json(summary))
     values: dict[str, object] = {
-        "model": info.model,
-        "model_identity": info.model_identity,
+        "model": redact(info.model),
+        "model_identity": redact(info.model_identity),
         "task": info.task,
         "data_sha256": info.data.sha256,
         "n_samples": summary.n_samples,
@@ -185,12 +188,13 @@ def register_run(
         "registered_at": _now(),
         "summary": summary.model_dump_json(),
     }
+    label = redact(label) if label else None
     with _session(url) as session:
         try:
-            row = _upsert(session, str(run.path), label or None, values, summary)
+            row = _upsert(session, str(run.path), label, values, summary)
         except IntegrityError:  # a concurrent first registration of the same path won: update it
             session.rollback()
-            row = _upsert(session, str(run.path), label or None, values, summary)
+            row = _upsert(session, str(run.path), label, values, summary)
         return _registered(row)
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import BackendDefaults, Completion, GenerationConfig, Request
+from faithbench.sanitize import add_secret, for_terminal, has_secret, known_secrets, redact
 
 log = logging.getLogger(__name__)
 N = TypeVar("N", int, float)
@@ -156,6 +157,7 @@ class OpenAICompatBackend(BackendDefaults):
         self.timeout = timeout or setting_from_env("FAITHBENCH_REQUEST_TIMEOUT", 120.0)
         self.retry = retry or RetryPolicy(attempts=setting_from_env("FAITHBENCH_MAX_ATTEMPTS", 6))
         self._key = api_key or ""
+        add_secret(api_key)  # redacted wherever it turns up, in any spelling (faithbench.sanitize)
         self._client = OpenAI(
             api_key=api_key or NO_KEY, base_url=self.base_url, max_retries=0, timeout=self.timeout
         )
@@ -204,7 +206,7 @@ class OpenAICompatBackend(BackendDefaults):
                     return Completion(text="", error=f"{exc.reason} (gave up after {attempt} tries)")
                 wait = self.retry.delay(attempt, exc.retry_after, self._rng)
                 attempt += 1
-                log.warning("%s: %s; try %d in %.2fs", request.id, exc.reason, attempt, wait)
+                log.warning("%s: %s; try %d in %.2fs", for_terminal(request.id), exc.reason, attempt, wait)
                 self._sleep(wait)
 
     def _call(self, request: Request, config: GenerationConfig) -> Completion:
@@ -257,7 +259,7 @@ class OpenAICompatBackend(BackendDefaults):
         response = self._validated(body, _TextResponse)
         choice = response.choices[0]
         return Completion(
-            text=choice.text or "",
+            text=self._secrets_out(choice.text or ""),
             finish_reason=finish_reason(choice.finish_reason),
             n_tokens=response.usage.completion_tokens if response.usage else None,
         )
@@ -266,15 +268,20 @@ class OpenAICompatBackend(BackendDefaults):
         response = self._validated(body, _ChatResponse)
         choice = response.choices[0]
         return Completion(
-            text=choice.message.content or "",
-            reasoning=choice.message.reasoning_content or None,
+            text=self._secrets_out(choice.message.content or ""),
+            reasoning=self._secrets_out(choice.message.reasoning_content or "") or None,
             finish_reason=finish_reason(choice.finish_reason),
             n_tokens=response.usage.completion_tokens if response.usage else None,
         )
 
+    def _secrets_out(self, text: str) -> str:
+        """A reply that echoes the key (`Bearer <key>`, escaped or not) is stored without it."""
+        return redact(text, known_secrets() | ({self._key} if self._key else set()))
+
     def _scrub(self, text: str) -> str:
-        """Servers sometimes echo the key they were sent; it must not reach run files or logs."""
-        return text.replace(self._key, "<redacted>") if self._key else text
+        """Servers sometimes echo the key they were sent, escaped or not; it must not reach run files
+        or logs. Server text is printed in warnings, so terminal controls go too."""
+        return for_terminal(redact(text, known_secrets() | ({self._key} if self._key else set())))
 
 
 def finish_reason(api_reason: str | None) -> Literal["stop", "length", "unknown"]:
@@ -343,10 +350,11 @@ def deepseek_backend(model: str) -> OpenAICompatBackend:
 
 def checked_url(url: str, source: str) -> str:
     """An http(s) base URL without credentials in it (the URL is part of the identity, which run
-    files, caches and the results database store)."""
-    if "@" in url:  # checked first: the message must not echo the credentials either
+    files, caches and the results database store): no user-info, no query string or fragment."""
+    if "@" in url or "?" in url or "#" in url or has_secret(url):  # the message must not echo them
         raise RemoteBackendError(
-            f"{source}: credentials in the base URL would be written to run files; use the API key variable"
+            f"{source}: credentials in the base URL (user-info, a query string or a fragment) would be "
+            "written to run files; give the plain URL, and the key in the API key variable"
         )
     if not url.startswith(("http://", "https://")):
         raise RemoteBackendError(f"{source}: the base URL {url!r} must start with http:// or https://")

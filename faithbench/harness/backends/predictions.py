@@ -8,7 +8,7 @@ from pathlib import Path
 
 from faithbench.errors import DataError, where
 from faithbench.harness.backends.base import BackendDefaults, Completion, GenerationConfig, Request
-from faithbench.jsonl import parse_line
+from faithbench.jsonl import parse_line, read_lines
 
 
 class PredictionsBackend(BackendDefaults):
@@ -16,13 +16,14 @@ class PredictionsBackend(BackendDefaults):
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise DataError(f"{self.path}: no such predictions file")
-        raw = self.path.read_bytes()
-        self._identity = f"predictions:{self.path.resolve()}#{hashlib.sha256(raw).hexdigest()[:16]}"
+        digest = hashlib.sha256()
         self.lines: dict[str, int] = {}  # id -> 1-based line, for error messages
         self.completions: dict[str, Completion] = {}
-        for number, line in enumerate(raw.split(b"\n"), start=1):
+        for number, line, ended in read_lines(self.path):
+            digest.update(line + (b"\n" if ended else b""))
             if line.strip():
                 self._add(number, line)
+        self._identity = f"predictions:{self.path.resolve()}#{digest.hexdigest()[:16]}"
         if not self.completions:
             raise DataError(f"{self.path}: no predictions in file")
 
@@ -34,8 +35,11 @@ class PredictionsBackend(BackendDefaults):
             if field not in row:
                 raise DataError(f"{where(self.path, number, field)}: missing")
         for field in ("id", "completion", "reasoning"):
-            if field in row and row[field] is not None and not isinstance(row[field], str):
-                raise DataError(f"{where(self.path, number, field)}: must be a string")
+            value = row.get(field)
+            optional = field == "reasoning" and value is None
+            if not isinstance(value, str) and not optional:
+                got = "null" if value is None else type(value).__name__
+                raise DataError(f"{where(self.path, number, field)}: must be a string, not {got}")
         if row["id"] in self.lines:
             first = self.lines[row["id"]]
             raise DataError(
