@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faithbench.cli.options import Subparsers, add_metrics, write_output
+from faithbench.cli.options import Subparsers, add_metrics, out_path, write_output
 
 
 def add_commands(subparsers: Subparsers) -> None:
@@ -29,8 +29,8 @@ def add_commands(subparsers: Subparsers) -> None:
         "--correction", choices=("holm", "bh"), default="holm", help="p-value adjustment (default holm)"
     )
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    cmp.add_argument("--json", type=Path, help="write the comparisons as JSON here")
-    cmp.add_argument("--report", type=Path, help="write a self-contained HTML report here")
+    cmp.add_argument("--json", type=out_path, help="write the comparisons as JSON here")
+    cmp.add_argument("--report", type=out_path, help="write a self-contained HTML report here")
     cmp.add_argument(
         "--markdown", type=Path, help="write a Markdown report (for a pull-request comment) here"
     )

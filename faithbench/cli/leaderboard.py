@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from faithbench.cli.options import Subparsers, add_db, write_output
+from faithbench.cli.options import Subparsers, add_db, out_path, write_output
 from faithbench.errors import FaithbenchError
 
 
@@ -36,7 +36,7 @@ def add_commands(subparsers: Subparsers) -> None:
     lb.add_argument(
         "--format", default="table", choices=("table", "md", "html", "json"), help="default table"
     )
-    lb.add_argument("--out", type=Path, help="write to FILE instead of standard output")
+    lb.add_argument("--out", type=out_path, help="write to FILE instead of standard output")
     add_db(lb)
     lb.set_defaults(func=_leaderboard)
 
