@@ -88,7 +88,11 @@ class RunInfo(BaseModel):
     status: Literal["running", "finished"]
     task: str
     model: str  # the spec the user gave
-    model_identity: str  # what exactly answered (weights/adapter fingerprint); keys the cache
+    model_identity: str  # what exactly answered (weights/adapter fingerprint, dtype); keys the cache
+    # Where local weights ran (cpu, cuda:0, mps); None for an API or recorded predictions. Not part of
+    # the identity: the same weights in the same dtype answer alike on any device up to the kernels'
+    # floating-point rounding, so the cache and a resumed run take answers made on another device.
+    device: str | None = None
     generation: GenerationConfig
     num_fewshot: int
     limit: int | None

@@ -25,6 +25,7 @@ __all__ = [
     "Completion",
     "GenerationConfig",
     "Request",
+    "backend_device",
     "load_backend",
 ]
 
@@ -50,14 +51,32 @@ def _known_forms() -> str:
     return "Known forms: " + ", ".join(SPEC_FORMS) + "."
 
 
-def load_backend(spec: str, *, batch_size: int = 8, tensor_parallel_size: int = 1) -> Backend:
+def load_backend(
+    spec: str,
+    *,
+    batch_size: int = 8,
+    tensor_parallel_size: int = 1,
+    dtype: str | None = None,
+    device: str | None = None,
+) -> Backend:
     """Build the backend a model spec names (see the module docstring for the forms).
-    `tensor_parallel_size` applies to `vllm:` only."""
+    `tensor_parallel_size` applies to `vllm:` only. `dtype` (float32, bfloat16, float16, or auto: the
+    checkpoint's own) applies to the local weights of `smollm2`, `hf:` and `vllm:`; None is float32 on
+    a CPU and bfloat16 on a GPU that has it for `hf:`, the checkpoint's own for `vllm:`. `device`
+    (cpu, cuda, cuda:1, mps; None or auto: cuda when there is one, else cpu) applies to `smollm2` and
+    `hf:`."""
     spec = spec.strip()
+    dtype = dtype or None
+    device = None if device in (None, "", "auto") else device
+    local = not spec.startswith(("predictions:", "openai:", "deepseek:"))
+    if dtype is not None and not local:
+        raise BackendSpecError(f"model spec {spec!r}: --dtype applies to local weights (smollm2, hf:, vllm:)")
+    if device is not None and (not local or spec.startswith("vllm:")):
+        raise BackendSpecError(f"model spec {spec!r}: --device applies to smollm2 and hf: models only")
     if spec.startswith("predictions:"):
         return _load_predictions(spec.removeprefix("predictions:"))
     if spec.startswith("vllm:"):
-        return _load_vllm(spec, tensor_parallel_size)
+        return _load_vllm(spec, tensor_parallel_size, dtype)
     if spec.startswith(("openai:", "deepseek:")):
         return _load_remote(spec)
 
@@ -78,16 +97,42 @@ def load_backend(spec: str, *, batch_size: int = 8, tensor_parallel_size: int = 
 
     if adapter is not None:
         check_adapter_dir(adapter)  # fail fast, before any model is loaded or materialised
+    if device is not None:
+        _check_device(device)
     if base == "smollm2":
         from faithbench.harness.backends.smollm2 import smollm2_path
 
         model_path = str(smollm2_path())
     else:
         model_path = base.removeprefix("hf:")
-    return HFBackend(model_path, adapter=adapter, batch_size=batch_size)
+    return HFBackend(model_path, adapter=adapter, batch_size=batch_size, device=device, dtype=dtype)
 
 
-def _load_vllm(spec: str, tensor_parallel_size: int) -> Backend:
+def backend_device(backend: Backend) -> str | None:
+    """Where a backend's local weights run (`cpu`, `cuda:0`, `mps`: the transformers backend's torch
+    device), for run.json; None for a backend without one (an API, recorded predictions, vLLM)."""
+    device = getattr(backend, "device", None)
+    return None if device is None else str(device)
+
+
+def _check_device(device: str) -> None:
+    """A device torch can name and this machine has (`cuda:1` needs two GPUs), else a clear error
+    before any weights are read."""
+    import torch
+
+    try:
+        named = torch.device(device)
+    except RuntimeError as exc:
+        raise BackendSpecError(f"--device {device!r}: {exc}") from None
+    if named.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (named.index or 0) >= count:
+            raise BackendSpecError(f"--device {device}: this machine has {count} CUDA device(s)")
+    elif named.type == "mps" and not torch.backends.mps.is_available():
+        raise BackendSpecError(f"--device {device}: MPS is not available on this machine")
+
+
+def _load_vllm(spec: str, tensor_parallel_size: int, dtype: str | None) -> Backend:
     """Hook for `vllm:<model dir>` and `vllm:smollm2`: local weights on the vLLM engine."""
     target = spec.removeprefix("vllm:")
     if not target:
@@ -100,7 +145,7 @@ def _load_vllm(spec: str, tensor_parallel_size: int) -> Backend:
         from faithbench.harness.backends.smollm2 import smollm2_path
 
         target = str(smollm2_path())
-    return VLLMBackend(target, tensor_parallel_size=tensor_parallel_size)
+    return VLLMBackend(target, tensor_parallel_size=tensor_parallel_size, dtype=dtype or "auto")
 
 
 def _load_remote(spec: str) -> Backend:
