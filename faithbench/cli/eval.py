@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from faithbench.cli.judge import add_judge_options, judge_stages
 from faithbench.cli.options import (
@@ -14,9 +13,12 @@ from faithbench.cli.options import (
     add_no_cache,
     add_quiet,
     add_register,
+    out_path,
     print_run,
     register_finished,
 )
+from faithbench.harness.backends.hf import DTYPES
+from faithbench.sanitize import for_terminal
 
 
 def add_commands(subparsers: Subparsers) -> None:
@@ -37,7 +39,7 @@ def add_commands(subparsers: Subparsers) -> None:
     ev.add_argument("--task", default="gsm8k", help="task name (see `faithbench tasks list`; default gsm8k)")
     ev.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         help="run directory; an existing run there is resumed (default: runs/<task>-<model>-<time>)",
     )
     ev.add_argument("--limit", type=int, help="evaluate only the first N items")
@@ -55,6 +57,19 @@ def add_commands(subparsers: Subparsers) -> None:
         type=int,
         default=1,
         help="vllm: models only: split the model across this many GPUs (default 1)",
+    )
+    ev.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        help="smollm2, hf: and vllm: models: the weights' dtype; auto = the checkpoint's own "
+        "(default: float32 on a CPU, bfloat16 on a GPU that has it; vllm: the checkpoint's). "
+        "Part of the model identity, so of the response-cache key",
+    )
+    ev.add_argument(
+        "--device",
+        default="auto",
+        help="smollm2 and hf: models: cpu | cuda | cuda:N | mps (default auto: cuda when there is one, "
+        "else cpu); recorded in run.json",
     )
     ev.add_argument("--num-fewshot", type=int, help="exemplars for gsm8k-fewshot (default 5)")
     add_metrics(ev)
@@ -80,6 +95,8 @@ def _eval(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         batch_size=args.batch_size,
         tensor_parallel_size=args.tensor_parallel_size,
+        dtype=args.dtype,
+        device=args.device,
         num_fewshot=args.num_fewshot,
         metrics=args.metrics,
         data_dir=args.data_dir,
@@ -89,14 +106,28 @@ def _eval(args: argparse.Namespace) -> int:
     backend = None
     if args.judge and args.judge == args.model:  # a model judging its own rationales is loaded once
         backend = load_backend(
-            args.model, batch_size=args.batch_size, tensor_parallel_size=args.tensor_parallel_size
+            args.model,
+            batch_size=args.batch_size,
+            tensor_parallel_size=args.tensor_parallel_size,
+            dtype=args.dtype,
+            device=args.device,
         )
     try:
         with judge_stages(args, backend) as stages:
             run = run_eval(config, backend, stages)
     except IncompleteRunError as exc:  # the finished samples are saved; a rerun completes the run
-        print(f"faithbench: warning: {exc}", file=sys.stderr)
+        print(f"faithbench: warning: {for_terminal(str(exc))}", file=sys.stderr)
         return 1
+    info = run.read_info()
+    if info.limit is not None and info.n_items < info.limit:
+        source = (
+            "the predictions file has only" if args.model.startswith("predictions:") else "there are only"
+        )
+        print(
+            f"faithbench: warning: --limit {info.limit}, but {source} {info.n_items} items of task "
+            f"{info.task!r}: the run holds {info.n_items}, {info.limit - info.n_items} fewer than asked",
+            file=sys.stderr,
+        )
     if not args.no_register:
         register_finished(run.path, args.db)
     print_run(run.path)

@@ -8,6 +8,7 @@ results database: the command line does both (faithbench.cli)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -19,12 +20,12 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from faithbench.errors import FaithbenchError
-from faithbench.harness.backends import Backend, GenerationConfig, Request, load_backend
+from faithbench.errors import DataError, FaithbenchError, where
+from faithbench.harness.backends import Backend, GenerationConfig, Request, backend_device, load_backend
 from faithbench.harness.cache import CachedBackend, ResponseCache
 from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, SampleRecord, Summary
 from faithbench.harness.scoring import RuleScoring, Stage, new_record, resolve_metrics, summarize_records
-from faithbench.harness.store import RunDir
+from faithbench.harness.store import RunDir, check_run_dir
 from faithbench.parsing.answers import DEFAULT_EXTRACTOR
 from faithbench.registry import RegistryError
 from faithbench.tasks.data import DataInfo
@@ -44,6 +45,8 @@ class EvalConfig:
     temperature: float = 0.0
     batch_size: int = 8
     tensor_parallel_size: int = 1  # GPUs one vllm: model is split across
+    dtype: str | None = None  # local weights: float32 | bfloat16 | float16 | auto; None: by device
+    device: str | None = None  # smollm2 and hf: models: cpu | cuda | cuda:N | mps; None: cuda if any
     num_fewshot: int | None = None  # None: the task's default
     metrics: list[str] | None = None  # rule metrics; None: every default rule metric
     data_dir: str | None = None
@@ -63,7 +66,11 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
     if config.limit is not None and config.limit < 1:
         raise FaithbenchError("--limit must be at least 1")
     backend = backend or load_backend(
-        config.model, batch_size=config.batch_size, tensor_parallel_size=config.tensor_parallel_size
+        config.model,
+        batch_size=config.batch_size,
+        tensor_parallel_size=config.tensor_parallel_size,
+        dtype=config.dtype,
+        device=config.device,
     )
 
     items, data = task.load(config.data_dir)
@@ -83,6 +90,7 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
         task=task.name,
         model=config.model,
         identity=backend.identity,
+        device=backend_device(backend),
         generation=generation,
         num_fewshot=num_fewshot,
         limit=config.limit,
@@ -93,52 +101,58 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
         n_items=len(items),
     ).model_copy(update=_stage_info(stages))
     run = RunDir(config.out or _default_out(task.name, config.model))
-    if run.exists():
-        old = run.read_info()
-        if diffs := old.same_experiment(info):
-            raise FaithbenchError(
-                f"{run.path} holds a run with different {', '.join(diffs)}; "
-                "use another --out (or `faithbench score` to change metrics)"
-            )
-        info = info.model_copy(update={"created_at": old.created_at})
-        if old.format_version < FORMAT_VERSION:  # new lines go after old ones: one format in the file
-            run.replace_samples(run.read_samples())
-    run.write_info(info)
+    check_run_dir(run.path)  # nothing is written to a path that cannot be, or is not, a run
+    with run.writing():  # one writer per run directory: a second eval or score is refused
+        if run.exists():
+            old = run.read_info()
+            if diffs := old.same_experiment(info):
+                raise FaithbenchError(
+                    f"{run.path} holds a run with different {', '.join(diffs)}; "
+                    "use another --out (or `faithbench score` to change metrics)"
+                )
+            info = info.model_copy(update={"created_at": old.created_at})
+            if old.format_version < FORMAT_VERSION:  # new lines go after old ones: one format in the file
+                run.replace_samples(run.read_samples())
+        run.write_info(info)
 
-    done = {r.id for r in run.read_samples()}
-    pending = [i for i in items if i.id not in done]
-    prompts = {i.id: task.prompt(i, exemplars) for i in pending}
-    # Similar lengths in one batch waste less padding; the backend sorts within a call as well.
-    pending.sort(key=lambda i: len(prompts[i.id].display))
-    cache = ResponseCache() if config.use_cache and backend.cacheable else None
-    model: Backend = CachedBackend(backend, cache) if cache else backend
-    bar = tqdm(
-        total=len(items),
-        initial=len(items) - len(pending),
-        desc=f"{task.name} {config.model}",
-        unit="sample",
-        disable=not config.progress,
-        file=sys.stderr,
-    )
-    errors: list[str] = []  # why samples got no completion; they stay pending for a rerun
-    try:
-        for start in range(0, len(pending), config.batch_size):
-            batch = pending[start : start + config.batch_size]
-            completions = model.generate([Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation)
-            answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
-            errors += [c.error for c in completions if c.error is not None]
-            records = [new_record(i, prompts[i.id].display, c, task.answer_extractor) for i, c in answered]
-            run.append_samples(run_stages(pipeline, records))
-            bar.update(len(answered))
-    finally:
-        bar.close()
-        if cache:
-            cache.close()
-    if errors:
-        finish(run, info, status="running")  # not finished: the CLI records only finished runs
-        raise IncompleteRunError(run, len(errors), len(items), errors[0])
-    finish(run, info, status="finished")
-    return run
+        done = {r.id for r in run.read_samples()}
+        pending = [i for i in items if i.id not in done]
+        prompts = {i.id: task.prompt(i, exemplars) for i in pending}
+        # Similar lengths in one batch waste less padding; the backend sorts within a call as well.
+        pending.sort(key=lambda i: len(prompts[i.id].display))
+        cache = ResponseCache() if config.use_cache and backend.cacheable else None
+        model: Backend = CachedBackend(backend, cache) if cache else backend
+        bar = tqdm(
+            total=len(items),
+            initial=len(items) - len(pending),
+            desc=f"{task.name} {config.model}",
+            unit="sample",
+            disable=not config.progress,
+            file=sys.stderr,
+        )
+        errors: list[str] = []  # why samples got no completion; they stay pending for a rerun
+        try:
+            for start in range(0, len(pending), config.batch_size):
+                batch = pending[start : start + config.batch_size]
+                completions = model.generate(
+                    [Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation
+                )
+                answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
+                errors += [c.error for c in completions if c.error is not None]
+                records = [
+                    new_record(i, prompts[i.id].display, c, task.answer_extractor) for i, c in answered
+                ]
+                run.append_samples(run_stages(pipeline, records))
+                bar.update(len(answered))
+        finally:
+            bar.close()
+            if cache:
+                cache.close()
+        if errors:
+            finish(run, info, status="running")  # not finished: the CLI records only finished runs
+            raise IncompleteRunError(run, len(errors), len(items), errors[0])
+        finish(run, info, status="finished")
+        return run
 
 
 def run_stages(
@@ -186,6 +200,7 @@ def new_run_info(
     n_items: int,
     tool_versions: Sequence[str] = (),
     judge: JudgeInfo | None = None,
+    device: str | None = None,
 ) -> RunInfo:
     """The run.json of a run starting now: what is run, on what data, with which package versions."""
     now = utc_now()
@@ -199,6 +214,7 @@ def new_run_info(
         task=task,
         model=model,
         model_identity=identity,
+        device=device,
         generation=generation,
         num_fewshot=num_fewshot,
         limit=limit,
@@ -224,13 +240,42 @@ def rescore(
     metrics = resolve_metrics(metric_names)  # bad names fail before the run is touched
     run = RunDir(path)
     info = run.read_info()
-    pipeline: list[Stage] = [RuleScoring(metrics, task_extractor(info.task)), *stages]
-    rescored = run_stages(pipeline, run.read_samples(), progress=progress)
-    run.replace_samples(rescored)
-    names = list(dict.fromkeys([*info.metrics, *_metric_names(pipeline)]))
-    update = {"metrics": names, **_stage_info(stages)}
-    finish(run, info.model_copy(update=update), status=info.status)
+    with run.writing():
+        records = run.read_samples(strict=True)
+        check_samples(run, info, records)
+        pipeline: list[Stage] = [RuleScoring(metrics, task_extractor(info.task)), *stages]
+        rescored = run_stages(pipeline, records, progress=progress)
+        run.replace_samples(rescored)
+        names = list(dict.fromkeys([*info.metrics, *_metric_names(pipeline)]))
+        update = {"metrics": names, **_stage_info(stages)}
+        finish(run, info.model_copy(update=update), status=info.status)
     return run
+
+
+def check_samples(run: RunDir, info: RunInfo, records: Sequence[SampleRecord]) -> None:
+    """A run's samples are fit to score: there are some, and each is an item of the run's task and
+    data (checked where the task is installed and its data, the same by hash, is in a local folder,
+    $FAITHBENCH_DATA_DIR: scoring never downloads); the reader has refused duplicate ids and damaged
+    lines already."""
+    if not records:
+        state = "empty" if run.samples_path.exists() else "missing"
+        raise DataError(f"{run.samples_path}: {state}; the run has no samples to score")
+    if info.task not in TASKS or not os.environ.get("FAITHBENCH_DATA_DIR"):
+        return
+    try:
+        items, data = TASKS.get(info.task).load(None)
+    except FaithbenchError:
+        return  # the data is not at hand here: nothing to check the ids against
+    if data.sha256 != info.data.sha256:
+        return
+    known = {i.id for i in items}
+    for record in records:
+        if record.id not in known:
+            line = run.lines.get(record.id)
+            raise DataError(
+                f"{where(run.samples_path, line, 'id')}: {record.id!r} is not an item of task "
+                f"{info.task!r}; the run is damaged"
+            )
 
 
 def finish(run: RunDir, info: RunInfo, status: Literal["running", "finished"]) -> Summary:

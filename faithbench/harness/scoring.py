@@ -11,16 +11,16 @@ from tqdm import tqdm
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends.base import Completion
 from faithbench.harness.schema import MetricSummary, SampleRecord
-from faithbench.harness.stats import summarize
 from faithbench.metrics import METRICS, Metric, Score
 from faithbench.parsing import ParsedCompletion, parse_completion
 from faithbench.parsing.answers import DEFAULT_EXTRACTOR, numbers_equal
 from faithbench.registry import RegistryError
 from faithbench.specs import DEFAULT_METRICS, METRIC_SPECS, is_binary
+from faithbench.stats import summarize
 from faithbench.tasks.base import Item
 
-# Parsing is linear, but nobody reasons in a novel: past this, only the answer metrics are computed.
-MAX_RATIONALE_CHARS = 100_000
+# Past the parsing budget (faithbench.parsing.completion: characters, lines, `=` signs) only the answer
+# metrics are computed.
 ANSWER_METRICS = frozenset({"accuracy", "strict_accuracy", "format_compliance"})
 
 
@@ -63,8 +63,8 @@ def completion_of(record: SampleRecord) -> Completion:
 
 
 def score_one(metric: Metric, item: Item, parsed: ParsedCompletion) -> Score:
-    if len(parsed.rationale) > MAX_RATIONALE_CHARS and metric.name not in ANSWER_METRICS:
-        return Score.unscored(f"rationale has {len(parsed.rationale):,} characters, over the limit")
+    if parsed.unparsed is not None and metric.name not in ANSWER_METRICS:
+        return Score.unscored(parsed.unparsed)
     try:
         return metric(item, parsed)
     except Exception as exc:  # a broken (plug-in) metric costs its score, visibly, not the run

@@ -24,7 +24,7 @@ from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import Backend, Completion, GenerationConfig, Request, load_backend
 from faithbench.harness.cache import CachedBackend, ResponseCache
 from faithbench.harness.schema import JudgeInfo, SampleRecord
-from faithbench.harness.scoring import MAX_RATIONALE_CHARS, completion_of, item_of
+from faithbench.harness.scoring import completion_of, item_of
 from faithbench.judges.rubric import (
     PREFILL,
     PROMPT_VERSION,
@@ -123,11 +123,10 @@ class RubricJudge:
         screenings: list[Screening | None] = [None] * len(cases)
         asked: list[tuple[int, Prompt]] = []
         for index, (item, parsed) in enumerate(cases):
-            if not parsed.steps:
+            if parsed.unparsed is not None:
+                outcomes[index] = _failed(parsed.unparsed, 0)
+            elif not parsed.steps:
                 outcomes[index] = _failed("the rationale has no steps to judge", 0)
-            elif len(parsed.rationale) > MAX_RATIONALE_CHARS:
-                reason = f"rationale has {len(parsed.rationale):,} characters, over the limit"
-                outcomes[index] = _failed(reason, 0)
             else:
                 screening = screenings[index] = screen(parsed.rationale, parsed.steps)
                 if len(screening.withheld) == len(screening.steps):
