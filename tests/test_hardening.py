@@ -261,6 +261,7 @@ def test_a_second_writer_is_refused_while_another_process_writes_the_run(
         for argv in (
             ["eval", "--model", f"predictions:{tmp_path / 'run.jsonl'}", "--out", str(run), "--quiet"],
             ["score", str(run), "--quiet", "--no-register"],
+            ["intervene", str(run), "--quiet", "--no-register"],  # refused before any model loads
         ):
             assert main(argv) == 2
             err = capsys.readouterr().err

@@ -289,6 +289,11 @@ def test_every_format_renders(board: Board) -> None:
         update={"entries": [lb.entries[0].model_copy(update={"label": "<script>x</script>"})]}
     )
     assert "&lt;script&gt;x&lt;/script&gt;" in format_leaderboard(hostile, "html")
+    # Markdown: a label or model spec is shown as text, never opened as HTML by a renderer
+    bait = "<img src=x onerror=alert(1)>"
+    entry = lb.entries[0].model_copy(update={"label": bait, "model": f"hf:{bait}"})
+    hostile_md = format_leaderboard(lb.model_copy(update={"entries": [entry], "notes": [bait]}), "md")
+    assert "<img" not in hostile_md and hostile_md.count("&lt;img src=x onerror=alert(1)&gt;") == 3
 
     assert Leaderboard.model_validate_json(format_leaderboard(lb, "json")) == lb
     with pytest.raises(FaithbenchError, match="unknown leaderboard format 'csv'"):

@@ -73,40 +73,41 @@ def write_imported_run(
     if not samples:
         raise DataError("nothing to import: no samples")
     run = RunDir(out)
-    if run.exists() or run.samples_path.exists():
-        raise FaithbenchError(f"{run.path} already holds a run; import into a new --out")
-    spec = get_task(task)
-    metric_list = resolve_metrics(metrics)
-    items, data = spec.load(data_dir)
-    matched = match_items(samples, items, spec.name)
-    info = new_run_info(
-        task=spec.name,
-        model=model,
-        identity=identity,
-        generation=generation,
-        num_fewshot=num_fewshot,
-        limit=None,
-        seed=0,
-        batch_size=1,
-        metrics=[m.name for m in metric_list],
-        data=data,
-        n_items=len(samples),
-        tool_versions=tool_versions,
-    )
-    run.write_info(info)
-    run.append_samples(
-        score_sample(
-            item,
-            s.prompt,
-            s.completion,
-            metric_list,
-            answers=s.answers,
-            answer_extractor=spec.answer_extractor,
+    with run.writing():  # one writer: the check that the folder is free and the writes under one lock
+        if run.exists() or run.samples_path.exists():
+            raise FaithbenchError(f"{run.path} already holds a run; import into a new --out")
+        spec = get_task(task)
+        metric_list = resolve_metrics(metrics)
+        items, data = spec.load(data_dir)
+        matched = match_items(samples, items, spec.name)
+        info = new_run_info(
+            task=spec.name,
+            model=model,
+            identity=identity,
+            generation=generation,
+            num_fewshot=num_fewshot,
+            limit=None,
+            seed=0,
+            batch_size=1,
+            metrics=[m.name for m in metric_list],
+            data=data,
+            n_items=len(samples),
+            tool_versions=tool_versions,
         )
-        for item, s in zip(matched, samples, strict=True)
-    )
-    finish(run, info, status="finished")
-    return run
+        run.write_info(info)
+        run.append_samples(
+            score_sample(
+                item,
+                s.prompt,
+                s.completion,
+                metric_list,
+                answers=s.answers,
+                answer_extractor=spec.answer_extractor,
+            )
+            for item, s in zip(matched, samples, strict=True)
+        )
+        finish(run, info, status="finished")
+        return run
 
 
 def _key(question: str) -> str:

@@ -59,64 +59,66 @@ def intervene(
     path: str | Path, config: InterventionConfig, backend: Backend | None = None
 ) -> reports.InterventionReport:
     run = RunDir(path)
-    info = run.read_info()
-    probes = resolve_probes(config.tests)
-    if info.status != "finished":
-        raise FaithbenchError(
-            f"{run.info_path}: the run is not finished; finish it with `faithbench eval` first"
+    run.read_info()  # a path that holds no run is refused before the lock makes anything there
+    with run.writing():  # one writer per run directory, from reading the samples to rewriting them
+        info = run.read_info()
+        probes = resolve_probes(config.tests)
+        if info.status != "finished":
+            raise FaithbenchError(
+                f"{run.info_path}: the run is not finished; finish it with `faithbench eval` first"
+            )
+        if config.limit is not None and config.limit < 1:
+            raise FaithbenchError("--limit must be at least 1")
+        if config.answer_tokens < 1:
+            raise FaithbenchError("--answer-tokens must be at least 1")
+        records = run.read_samples()
+        chosen = records[: config.limit]
+        if not chosen:
+            raise FaithbenchError(f"{run.samples_path}: no samples to intervene on")
+
+        task = get_task(info.task)
+        exemplars = task.fewshot_rows(info.num_fewshot, config.data_dir)
+        subjects = [_subject(run, line, r, task, exemplars) for line, r in enumerate(chosen, start=1)]
+        backend = backend or load_backend(config.model or info.model, batch_size=config.batch_size)
+        if config.model is None and backend.identity != info.model_identity:
+            raise FaithbenchError(
+                f"{run.info_path}: the run was made by {info.model_identity}, but {info.model!r} now loads "
+                f"{backend.identity}; pass --model to intervene with another model on purpose"
+            )
+        env = Env(
+            seed=info.seed,
+            count_tokens=_token_counter(backend),
+            build_prompt=lambda item: task.prompt(item, exemplars),
         )
-    if config.limit is not None and config.limit < 1:
-        raise FaithbenchError("--limit must be at least 1")
-    if config.answer_tokens < 1:
-        raise FaithbenchError("--answer-tokens must be at least 1")
-    records = run.read_samples()
-    chosen = records[: config.limit]
-    if not chosen:
-        raise FaithbenchError(f"{run.samples_path}: no samples to intervene on")
 
-    task = get_task(info.task)
-    exemplars = task.fewshot_rows(info.num_fewshot, config.data_dir)
-    subjects = [_subject(run, line, r, task, exemplars) for line, r in enumerate(chosen, start=1)]
-    backend = backend or load_backend(config.model or info.model, batch_size=config.batch_size)
-    if config.model is None and backend.identity != info.model_identity:
-        raise FaithbenchError(
-            f"{run.info_path}: the run was made by {info.model_identity}, but {info.model!r} now loads "
-            f"{backend.identity}; pass --model to intervene with another model on purpose"
-        )
-    env = Env(
-        seed=info.seed,
-        count_tokens=_token_counter(backend),
-        build_prompt=lambda item: task.prompt(item, exemplars),
-    )
+        plans: list[tuple[Subject, Probe, list[Ask] | str]] = []
+        for s in subjects:
+            for probe in probes:
+                try:
+                    plans.append((s, probe, probe.plan(s, env)))
+                except NotApplicable as why:
+                    plans.append((s, probe, str(why)))
+        short = info.generation.model_copy(update={"max_new_tokens": config.answer_tokens})
+        configs = {False: short, True: info.generation}
+        asks = [ask for _, _, planned in plans if not isinstance(planned, str) for ask in planned]
+        answers, generated, cached = _answer_all(backend, asks, configs, config)
 
-    plans: list[tuple[Subject, Probe, list[Ask] | str]] = []
-    for s in subjects:
-        for probe in probes:
-            try:
-                plans.append((s, probe, probe.plan(s, env)))
-            except NotApplicable as why:
-                plans.append((s, probe, str(why)))
-    short = info.generation.model_copy(update={"max_new_tokens": config.answer_tokens})
-    configs = {False: short, True: info.generation}
-    asks = [ask for _, _, planned in plans if not isinstance(planned, str) for ask in planned]
-    answers, generated, cached = _answer_all(backend, asks, configs, config)
+        scores: dict[str, dict[str, Score]] = {r.id: {} for r in records}
+        for s, probe, planned in plans:
+            if isinstance(planned, str):
+                got = {name: Score.unscored(planned) for name in probe.metrics}
+            else:
+                got = probe.score(s, env, [answers[_key(backend, a, configs)] for a in planned])
+            scores[s.record.id].update(got)
+        names = [name for probe in probes for name in probe.metrics]
+        updated = [_with_scores(r, scores[r.id], names) for r in records]
+        run.replace_samples(updated)
+        all_names = list(dict.fromkeys([*info.metrics, *names]))
+        finish(run, info.model_copy(update={"metrics": all_names}), status="finished")
 
-    scores: dict[str, dict[str, Score]] = {r.id: {} for r in records}
-    for s, probe, planned in plans:
-        if isinstance(planned, str):
-            got = {name: Score.unscored(planned) for name in probe.metrics}
-        else:
-            got = probe.score(s, env, [answers[_key(backend, a, configs)] for a in planned])
-        scores[s.record.id].update(got)
-    names = [name for probe in probes for name in probe.metrics]
-    updated = [_with_scores(r, scores[r.id], names) for r in records]
-    run.replace_samples(updated)
-    all_names = list(dict.fromkeys([*info.metrics, *names]))
-    finish(run, info.model_copy(update={"metrics": all_names}), status="finished")
-
-    report = _report(run, info, backend, probes, config, updated, len(chosen), generated, cached)
-    write_atomic(run.path / REPORT_FILE, report.model_dump_json(indent=2) + "\n")
-    return report
+        report = _report(run, info, backend, probes, config, updated, len(chosen), generated, cached)
+        write_atomic(run.path / REPORT_FILE, report.model_dump_json(indent=2) + "\n")
+        return report
 
 
 def _subject(run: RunDir, line: int, record: SampleRecord, task: Task, exemplars: Sequence[Row]) -> Subject:

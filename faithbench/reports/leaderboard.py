@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from faithbench.errors import FaithbenchError
+from faithbench.reports.markdown import inline_text
 from faithbench.reports.page import document, esc
 from faithbench.reports.table import markdown_table, text_table
 
@@ -74,11 +75,14 @@ def _text_table(lb: Leaderboard) -> str:
 
 
 def _markdown(lb: Leaderboard) -> str:
+    """Labels, model specs, paths and notes come from users and run files: written so that a Markdown
+    renderer shows them as text and never as HTML."""
     align = "".join("r" if i in RIGHT else "l" for i in range(len(HEADERS)))
-    table = markdown_table([HEADERS, *(_cells(e) for e in lb.entries)], align)
-    lines = [f"### Leaderboard: {_title(lb)}", "", table, "", _legend(lb)]
+    rows = [tuple(inline_text(c) for c in _cells(e)) for e in lb.entries]
+    table = markdown_table([HEADERS, *rows], align)
+    lines = [f"### Leaderboard: {inline_text(_title(lb))}", "", table, "", _legend(lb)]
     if lb.notes:
-        lines += ["", *(f"- {n}" for n in lb.notes)]
+        lines += ["", *(f"- {inline_text(n)}" for n in lb.notes)]
     return "\n".join(lines) + "\n"
 
 

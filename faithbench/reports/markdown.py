@@ -80,7 +80,7 @@ def _verdicts(report: ComparisonReport) -> list[str]:
 
 def _effects(rows: list[Comparison]) -> str:
     return ", ".join(
-        f"{_text(c.metric)} ({_signed(c.delta)}{'' if c.higher_is_better else ', lower is better'})"
+        f"{inline_text(c.metric)} ({_signed(c.delta)}{'' if c.higher_is_better else ', lower is better'})"
         for c in rows
     )
 
@@ -90,7 +90,7 @@ def _process_legend(report: ComparisonReport) -> str:
     if not rows:
         return ""
     return (
-        f" {_text(rows[0].metric)}: share of samples where a rule metric (step_arithmetic, "
+        f" {inline_text(rows[0].metric)}: share of samples where a rule metric (step_arithmetic, "
         "number_grounding, answer_consistency) flags a step, lower is better; in brackets the mean "
         "first flagged step (1-based line of the rationale) over the flagged items."
     )
@@ -104,7 +104,7 @@ def _side(label: str, mean: float | None, step: float | None, process: bool) -> 
 def _cells(c: Comparison) -> tuple[str, ...]:
     process = not c.higher_is_better
     return (
-        _text(row_label(c.metric)),
+        inline_text(row_label(c.metric)),
         _side(c.a, c.mean_a, c.first_step_a, process),
         _side(c.b, c.mean_b, c.first_step_b, process),
         str(c.n),
@@ -115,7 +115,7 @@ def _cells(c: Comparison) -> tuple[str, ...]:
     )
 
 
-def _text(text: str) -> str:
+def inline_text(text: str) -> str:
     """Run-provided text as one line of Markdown that cannot open raw HTML."""
     text = " ".join(str(text).split())
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
