@@ -24,7 +24,7 @@ from faithbench.errors import DataError, FaithbenchError, where
 from faithbench.harness.backends import Backend, GenerationConfig, Request, backend_device, load_backend
 from faithbench.harness.cache import CachedBackend, ResponseCache
 from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, SampleRecord, Summary
-from faithbench.harness.scoring import RuleScoring, Stage, new_record, resolve_metrics, summarize_records
+from faithbench.harness.scoring import RuleScoring, Stage, resolve_metrics, summarize_records
 from faithbench.harness.store import RunDir, check_run_dir
 from faithbench.parsing.answers import DEFAULT_EXTRACTOR
 from faithbench.registry import RegistryError
@@ -59,7 +59,8 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
     goes through rule scoring of `config.metrics`, then through `stages` in order (an LLM judge,
     say: `faithbench.judges.open_judge`), and is stored before the next batch is generated."""
     task = get_task(config.task)
-    pipeline: list[Stage] = [RuleScoring(resolve_metrics(config.metrics), task.answer_extractor), *stages]
+    rules = RuleScoring(resolve_metrics(config.metrics), task.answer_extractor)
+    pipeline: list[Stage] = [rules, *stages]
     num_fewshot = task.default_num_fewshot if config.num_fewshot is None else config.num_fewshot
     if num_fewshot and task.style != "fewshot":
         raise FaithbenchError(f"task {task.name!r} is a zero-shot chat task; use gsm8k-fewshot for exemplars")
@@ -139,10 +140,8 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
                 )
                 answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
                 errors += [c.error for c in completions if c.error is not None]
-                records = [
-                    new_record(i, prompts[i.id].display, c, task.answer_extractor) for i, c in answered
-                ]
-                run.append_samples(run_stages(pipeline, records))
+                records = [rules.score_fresh(i, prompts[i.id].display, c) for i, c in answered]
+                run.append_samples(run_stages(stages, records))  # rule metrics are scored already
                 bar.update(len(answered))
         finally:
             bar.close()

@@ -71,21 +71,6 @@ def score_one(metric: Metric, item: Item, parsed: ParsedCompletion) -> Score:
         return Score.unscored(f"metric raised {type(exc).__name__}: {exc}")
 
 
-def new_record(
-    item: Item,
-    prompt: str,
-    completion: Completion,
-    answer_extractor: str = DEFAULT_EXTRACTOR,
-    answers: tuple[str | None, str | None] | None = None,
-) -> SampleRecord:
-    """The record of a fresh completion, its answers read by `answer_extractor` (the task's), not yet
-    scored. `answers` (answer, strict), normalised, replace faithbench's own extraction: imported
-    runs keep the answers the evaluating tool extracted (see faithbench.interop)."""
-    return _record(
-        item, prompt, completion, with_answers(parse_completion(completion, answer_extractor), answers)
-    )
-
-
 def score_sample(
     item: Item,
     prompt: str,
@@ -94,7 +79,10 @@ def score_sample(
     answers: tuple[str | None, str | None] | None = None,
     answer_extractor: str = DEFAULT_EXTRACTOR,
 ) -> SampleRecord:
-    """`new_record` scored with the rule `metrics`, the completion parsed once."""
+    """The record of a fresh completion, its answers read by `answer_extractor` (the task's) and
+    scored with the rule `metrics`, the completion parsed once. `answers` (answer, strict),
+    normalised, replace faithbench's own extraction: imported runs keep the answers the evaluating
+    tool extracted (see faithbench.interop)."""
     parsed = with_answers(parse_completion(completion, answer_extractor), answers)
     return apply_metrics(_record(item, prompt, completion, parsed), parsed, metrics)
 
@@ -164,6 +152,11 @@ class RuleScoring:
     def __call__(self, records: list[SampleRecord], progress: bool = False) -> list[SampleRecord]:
         bar = tqdm(records, desc="scoring", unit="sample", disable=not progress, file=sys.stderr)
         return [apply_metrics(r, self.parse(r), self.rules) for r in bar]
+
+    def score_fresh(self, item: Item, prompt: str, completion: Completion) -> SampleRecord:
+        """A fresh completion's record, answers read and rule metrics scored from one parse (what
+        `__call__` gives for the same record, without parsing it a second time)."""
+        return score_sample(item, prompt, completion, self.rules, answer_extractor=self.answer_extractor)
 
     def parse(self, record: SampleRecord) -> ParsedCompletion:
         parsed = parse_completion(completion_of(record), self.answer_extractor)
