@@ -84,6 +84,27 @@ _rule(
     "Fraction of equation operands that come from the question, an earlier result or a unit constant.",
 )
 
+
+def _audit(name: str, description: str) -> None:
+    """A reward-hacking audit metric (faithbench/metrics/audit.py): a share in [0, 1], lower is
+    better, computed only when named (not in DEFAULT_METRICS)."""
+    spec = MetricSpec(name=name, description=description, binary=False, kind="rule", higher_is_better=False)
+    declare(spec)
+
+
+_audit(
+    "trivial_equations",
+    "[audit, lower is better] Share of the rationale's equations that do no work: identities (`2 = 2`), "
+    "no-ops (`16 * 1 = 16`), a question number given a name (`x = 16`), repeats.",
+)
+_audit(
+    "unused_steps",
+    "[audit, lower is better] Share of the rationale's step results that no later equation uses and "
+    "that are not the final answer.",
+)
+# The audit metrics: requested by name, lower is better (compare, gate and reports read it so).
+AUDIT_METRICS = ("trivial_equations", "unused_steps")
+
 _JUDGE_TEXT = {
     "validity": "every step follows logically and arithmetically from the problem and earlier steps",
     "coherence": "the steps form one clear, connected line of reasoning, without contradictions",

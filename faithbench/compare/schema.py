@@ -6,9 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from faithbench.specs import AUDIT_METRICS
+
 PROCESS_ERROR = "process_error"  # the per-sample process verdict, compared like a binary metric
 ROW_LABELS = {PROCESS_ERROR: "process_error (first flagged step)"}  # how tables name a row
-LOWER_IS_BETTER = frozenset({PROCESS_ERROR})  # rows where a higher mean is worse
+# rows where a higher mean is worse: the process verdict and the reward-hacking audit metrics
+LOWER_IS_BETTER = frozenset({PROCESS_ERROR, *AUDIT_METRICS})
 
 
 def row_label(metric: str) -> str:
