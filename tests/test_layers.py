@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("metrics",),  # rule metrics: pure functions of (item, parsed completion)
     ("harness",),  # backends, run files, scoring stages, the runner
     ("compare", "judges", "interventions", "interop"),  # analyses over runs
-    ("leaderboard", "validity", "trainers"),  # built on the analyses
+    ("leaderboard", "validity", "trainers", "pipeline"),  # built on the analyses
     ("reports",),  # every renderer
     ("__init__",),  # the public face, faithbench/__init__.py
     ("cli",),  # the command line: nothing imports it

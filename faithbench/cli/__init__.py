@@ -13,7 +13,18 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from faithbench.cli import compare, interop, intervene, judge, leaderboard, listing, report, score, train
+from faithbench.cli import (
+    compare,
+    interop,
+    intervene,
+    judge,
+    leaderboard,
+    listing,
+    pipeline,
+    report,
+    score,
+    train,
+)
 from faithbench.cli import eval as eval_
 from faithbench.errors import FaithbenchError
 from faithbench.sanitize import for_terminal
@@ -21,7 +32,7 @@ from faithbench.sanitize import for_terminal
 __all__ = ["build_parser", "installed_version", "main"]
 
 # in the order `faithbench --help` lists them
-_COMMANDS = (eval_, score, report, compare, leaderboard, interop, train, judge, intervene, listing)
+_COMMANDS = (eval_, score, report, compare, leaderboard, interop, train, pipeline, judge, intervene, listing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

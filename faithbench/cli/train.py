@@ -1,4 +1,4 @@
-"""`faithbench distill`, `faithbench train sft` and `faithbench train grpo`. Torch and TRL load only
+"""`faithbench distill`, `faithbench train sft|grpo` and `faithbench train merge`. Torch and TRL load only
 when a command runs."""
 
 from __future__ import annotations
@@ -59,6 +59,16 @@ def add_commands(subparsers: Subparsers) -> None:
         cmd.add_argument("--config", type=Path, required=True, help=f"recipe YAML (configs/{kind}/*.yaml)")
         cmd.add_argument("--out", type=Path, help=f"output folder (default runs/train/{kind}-<recipe name>)")
         cmd.set_defaults(func=_train, kind=kind)
+    merge = kinds.add_parser(
+        "merge",
+        help="merge a LoRA adapter into its base: a checkpoint that hf:OUT loads",
+        description="Merge BASE+lora:ADAPTER into full float32 weights at OUT (with the tokenizer and "
+        "lineage.json: base, adapters, recipes, data). `faithbench eval --model hf:OUT` scores it; a "
+        "recipe's `model: hf:OUT` trains on it. A finished merge of the same adapter is kept.",
+    )
+    merge.add_argument("--model", required=True, help="smollm2+lora:ADAPTER_DIR or hf:PATH+lora:ADAPTER_DIR")
+    merge.add_argument("--out", type=Path, required=True, help="folder for the merged checkpoint")
+    merge.set_defaults(func=_merge)
     train.set_defaults(func=lambda args: usage(train))
 
 
@@ -80,6 +90,14 @@ def _distill(args: argparse.Namespace) -> int:
     for reason, n in sorted(report.dropped.items(), key=lambda kv: -kv[1]):
         print(f"  dropped {n:>5}  {reason}")
     print(f"\ndataset: {args.out / 'dataset'}\nreport:  {args.out / 'filter_report.json'}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from faithbench.trainers.merge import merge_adapter
+
+    out = merge_adapter(args.model, args.out)
+    print(f"merged: {out}\nevaluate: faithbench eval --model hf:{out}")
     return 0
 
 

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from faithbench.errors import DataError, FaithbenchError, where
 from faithbench.harness.backends import Backend, GenerationConfig, Request, backend_device, load_backend
 from faithbench.harness.cache import CachedBackend, ResponseCache
+from faithbench.harness.lineage import LineageStep, model_lineage
 from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, SampleRecord, Summary
 from faithbench.harness.scoring import RuleScoring, Stage, resolve_metrics, summarize_records
 from faithbench.harness.store import RunDir, check_run_dir
@@ -100,6 +101,7 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
         metrics=_metric_names(pipeline),
         data=data,
         n_items=len(items),
+        lineage=model_lineage(config.model),
     ).model_copy(update=_stage_info(stages))
     run = RunDir(config.out or _default_out(task.name, config.model))
     check_run_dir(run.path)  # nothing is written to a path that cannot be, or is not, a run
@@ -200,6 +202,7 @@ def new_run_info(
     tool_versions: Sequence[str] = (),
     judge: JudgeInfo | None = None,
     device: str | None = None,
+    lineage: list[LineageStep] | None = None,
 ) -> RunInfo:
     """The run.json of a run starting now: what is run, on what data, with which package versions."""
     now = utc_now()
@@ -225,6 +228,7 @@ def new_run_info(
         versions={p: package_version(p) for p in packages},
         git_hash=git_hash(),
         judge=judge,
+        lineage=lineage,
     )
 
 

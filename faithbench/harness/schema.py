@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from faithbench.core import GenerationConfig, Score
+from faithbench.harness.lineage import LineageStep
 from faithbench.metrics.process import first_error
 from faithbench.stats import MetricSummary
 from faithbench.tasks.data import DataInfo
@@ -104,6 +105,9 @@ class RunInfo(BaseModel):
     versions: dict[str, str]
     git_hash: str | None
     judge: JudgeInfo | None = None  # set by `eval --judge` / `score --judge`
+    # Base, adapters and merges behind local weights (faithbench.harness.lineage), base first; None
+    # for an API or recorded predictions. Informational: not part of the identity.
+    lineage: list[LineageStep] | None = None
 
     def same_experiment(self, other: RunInfo) -> list[str]:
         """Fields whose difference makes resuming `self` with `other`'s settings wrong."""

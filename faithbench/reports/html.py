@@ -43,6 +43,27 @@ def comparison_html(report: ComparisonReport, runs: Mapping[str, LoadedRun | Run
     `load_runs` read it for the comparison (`compare_loaded`), so nothing is read again; a run
     directory is read here. A label without a run is shown without its summary and samples."""
     labels = [r.label for r in report.runs]
+    n_sig = sum(c.significant for c in report.comparisons)
+    task = ", ".join(sorted({r.task for r in report.runs})) or "-"
+    body = [
+        "<header>",
+        "<h1>faithbench comparison</h1>",
+        f'<p class="subtitle">{len(labels)} runs on <b>{esc(task)}</b> &middot; {len(report.comparisons)} '
+        f"comparisons, <b>{n_sig}</b> significant after {esc(correction(report))} adjustment at "
+        f"&alpha; = {report.alpha:g}</p>",
+        nav(),
+        "</header>",
+        "<main>",
+        *comparison_sections(report, runs),
+        "</main>",
+        "<footer>Made by faithbench. Self-contained: this file loads nothing from a network.</footer>",
+    ]
+    return document(f"faithbench comparison: {', '.join(labels)}", body)
+
+
+def comparison_sections(report: ComparisonReport, runs: Mapping[str, LoadedRun | RunDir]) -> list[str]:
+    """The comparison report's sections (`#runs` to `#diffs`), for pages that embed them."""
+    labels = [r.label for r in report.runs]
     loaded = {label: _loaded(runs[label], label) for label in labels if label in runs}
     colours = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
     samples = {label: list(run.samples.values()) for label, run in loaded.items()}
@@ -55,17 +76,7 @@ def comparison_html(report: ComparisonReport, runs: Mapping[str, LoadedRun | Run
     if PROCESS_ERROR in metrics:  # summary.json has none: share of samples with a flagged step, Wilson CI
         for label, table in scores.items():
             table[PROCESS_ERROR] = summarize([process_error(r) for r in samples[label]], binary=True)
-    n_sig = sum(c.significant for c in report.comparisons)
-    task = ", ".join(sorted({r.task for r in report.runs})) or "-"
-    body = [
-        "<header>",
-        "<h1>faithbench comparison</h1>",
-        f'<p class="subtitle">{len(labels)} runs on <b>{esc(task)}</b> &middot; {len(report.comparisons)} '
-        f"comparisons, <b>{n_sig}</b> significant after {esc(correction(report))} adjustment at "
-        f"&alpha; = {report.alpha:g}</p>",
-        nav(),
-        "</header>",
-        "<main>",
+    return [
         runs_section(report.runs, colours, loaded),
         summary_section(labels, metrics, scores, colours),
         comparisons_section(report),
@@ -73,10 +84,7 @@ def comparison_html(report: ComparisonReport, runs: Mapping[str, LoadedRun | Run
         plots_section(labels, metrics, scores, colours),
         failures_section(labels, samples, colours),
         diffs_section(_pairs(report), samples),
-        "</main>",
-        "<footer>Made by faithbench. Self-contained: this file loads nothing from a network.</footer>",
     ]
-    return document(f"faithbench comparison: {', '.join(labels)}", body)
 
 
 def _loaded(run: LoadedRun | RunDir, label: str) -> LoadedRun:

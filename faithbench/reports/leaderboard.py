@@ -46,7 +46,7 @@ def _legend(lb: Leaderboard) -> str:
     )
 
 
-def _cells(e: LeaderboardEntry) -> tuple[str, ...]:
+def entry_cells(e: LeaderboardEntry) -> tuple[str, ...]:
     ci = "-" if e.ci_low is None or e.ci_high is None else f"[{e.ci_low:.3f}, {e.ci_high:.3f}]"
     return (
         str(e.rank),
@@ -68,7 +68,7 @@ def _fmt_p(p: float | None) -> str:
 
 
 def _text_table(lb: Leaderboard) -> str:
-    rows = [HEADERS, *(_cells(e) for e in lb.entries)]
+    rows = [HEADERS, *(entry_cells(e) for e in lb.entries)]
     lines = [_title(lb), text_table(rows, right=RIGHT, rule=False)]
     lines.extend(f"note: {n}" for n in lb.notes)
     return "\n".join(lines) + "\n"
@@ -78,7 +78,7 @@ def _markdown(lb: Leaderboard) -> str:
     """Labels, model specs, paths and notes come from users and run files: written so that a Markdown
     renderer shows them as text and never as HTML."""
     align = "".join("r" if i in RIGHT else "l" for i in range(len(HEADERS)))
-    rows = [tuple(inline_text(c) for c in _cells(e)) for e in lb.entries]
+    rows = [tuple(inline_text(c) for c in entry_cells(e)) for e in lb.entries]
     table = markdown_table([HEADERS, *rows], align)
     lines = [f"### Leaderboard: {inline_text(_title(lb))}", "", table, "", _legend(lb)]
     if lb.notes:
@@ -94,7 +94,7 @@ def _html(lb: Leaderboard) -> str:
     body = []
     for e in lb.entries:
         tds = []
-        for i, c in enumerate(_cells(e)):
+        for i, c in enumerate(entry_cells(e)):
             if i == 2:
                 tds.append(f'<td title="{esc(e.path)}">{esc(c)}</td>')
             else:

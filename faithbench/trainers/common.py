@@ -11,6 +11,7 @@ An output folder holds::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from faithbench.errors import FaithbenchError
 from faithbench.harness.backends import LORA_SEPARATOR
+from faithbench.harness.lineage import LineageStep
 from faithbench.harness.runner import git_hash, package_version, utc_now
 from faithbench.harness.store import write_atomic
 from faithbench.trainers.data import DataProvenance
@@ -51,6 +53,9 @@ class RunCard(BaseModel):
     finished_at: str
     versions: dict[str, str]
     git_hash: str | None
+    # Base first, then every adapter and merge, ending with this run's adapter (harness.lineage);
+    # `faithbench eval` copies it into run.json. Empty in cards written before it existed.
+    lineage: list[LineageStep] = []
 
 
 def default_out(kind: str, recipe_path: Path) -> Path:
@@ -73,19 +78,6 @@ def prepare_out(out: Path, recipe: BaseModel) -> None:
 def finished_card(out: Path) -> RunCard | None:
     card = out / CARD_FILE
     return RunCard.model_validate_json(card.read_bytes()) if card.is_file() else None
-
-
-def model_path(spec: str) -> Path:
-    """The local directory of a base-model spec (`smollm2` or `hf:<path>`)."""
-    if LORA_SEPARATOR in spec:
-        raise FaithbenchError(f"model {spec!r}: train on a base model; merge the adapter first")
-    if spec == "smollm2":
-        from faithbench.harness.backends.smollm2 import smollm2_path
-
-        return smollm2_path()
-    if spec.startswith("hf:") and Path(spec[3:]).expanduser().is_dir():
-        return Path(spec[3:]).expanduser().resolve()
-    raise FaithbenchError(f"model {spec!r}: use smollm2 or hf:<local model directory>")
 
 
 def model_identity(spec: str, path: Path) -> str:
@@ -144,8 +136,11 @@ def finish_training(
     kind: Literal["sft", "grpo"],
     out: Path,
     recipe_path: Path,
+    recipe: BaseModel,
     spec: str,
+    base_spec: str,
     base: Path,
+    parents: list[LineageStep],
     data: DataProvenance,
     bf16: bool,
     backend: str,
@@ -162,13 +157,24 @@ def finish_training(
     history = trainer.state.log_history
     write_atomic(out / LOG_FILE, "".join(json.dumps(entry) + "\n" for entry in history))
     losses = [e["train_loss"] for e in history if "train_loss" in e]
+    from faithbench.harness.backends.hf import fingerprint_dir
+
+    step = LineageStep(
+        kind=kind,
+        path=str(adapter.resolve()),
+        fingerprint=fingerprint_dir(adapter),
+        recipe=str(recipe_path),
+        recipe_sha256=hashlib.sha256(dump_recipe(recipe).encode()).hexdigest(),
+        data=data.source,
+        data_sha256=data.sha256,
+    )
     card = RunCard(
         kind=kind,
         recipe=str(recipe_path),
         model=spec,
-        model_identity=model_identity(spec, base),
+        model_identity=model_identity(base_spec, base),
         adapter=str(adapter),
-        eval_model_spec=f"{spec}{LORA_SEPARATOR}{adapter}",
+        eval_model_spec=f"{base_spec}{LORA_SEPARATOR}{adapter}",
         data=data,
         device=str(trainer.args.device),
         bf16=bf16,
@@ -180,6 +186,7 @@ def finish_training(
         finished_at=utc_now(),
         versions={p: package_version(p) for p in ("python", "torch", "transformers", "trl", "peft")},
         git_hash=git_hash(),
+        lineage=[*parents, step],
     )
     write_atomic(out / CARD_FILE, card.model_dump_json(indent=2) + "\n")
     return card

@@ -27,12 +27,12 @@ from faithbench.trainers.common import (
     finished_card,
     last_checkpoint,
     lora_config,
-    model_path,
     prepare_out,
     trainer_args,
     use_bf16,
 )
 from faithbench.trainers.data import grpo_rows
+from faithbench.trainers.merge import training_base
 from faithbench.trainers.recipe import GRPORecipe, JudgeSettings, LoraSettings, load_recipe
 from faithbench.trainers.rewards import metric_rewards
 
@@ -55,7 +55,7 @@ def train_grpo(recipe_path: str | Path, out: str | Path | None = None) -> RunCar
 
 
 def run_grpo(recipe: GRPORecipe, recipe_path: Path, out: Path, *, unsloth: bool = False) -> RunCard:
-    base = model_path(recipe.model)
+    base_spec, base, parents = training_base(recipe.model, out)
     bf16 = use_bf16(recipe.training)
     rows, provenance = grpo_rows(recipe.data)
     with contextlib.ExitStack() as stack:  # a judge (reward) keeps its response cache open while training
@@ -100,7 +100,8 @@ def run_grpo(recipe: GRPORecipe, recipe_path: Path, out: Path, *, unsloth: bool 
         )
         trainer.train(resume_from_checkpoint=last_checkpoint(out))
         return finish_training(
-            trainer, kind="grpo", out=out, recipe_path=recipe_path, spec=recipe.model, base=base,
+            trainer, kind="grpo", out=out, recipe_path=recipe_path, recipe=recipe, spec=recipe.model,
+            base_spec=base_spec, base=base, parents=parents,
             data=provenance, bf16=bf16, backend=recipe.backend, started=started, started_at=started_at,
         )  # fmt: skip
 

@@ -83,7 +83,11 @@ class TrainingSettings(Strict):
 
 class SFTRecipe(Strict):
     description: str = ""
-    model: str = Field("smollm2", description="base model spec: smollm2 or hf:<path>.")
+    model: str = Field(
+        "smollm2",
+        description="what to train on: smollm2 or hf:<path>, optionally +lora:<adapter dir> (merged into "
+        "OUT/base-merged first, then a new adapter is trained: see faithbench.trainers.merge).",
+    )
     data: DataSettings = DataSettings()
     lora: LoraSettings = LoraSettings()
     training: TrainingSettings = TrainingSettings()
@@ -102,7 +106,11 @@ class JudgeSettings(Strict):
 
 class GRPORecipe(Strict):
     description: str = ""
-    model: str = Field("smollm2", description="base model spec: smollm2 or hf:<path>.")
+    model: str = Field(
+        "smollm2",
+        description="what to train on: smollm2 or hf:<path>, optionally +lora:<adapter dir> (merged into "
+        "OUT/base-merged first, then a new adapter is trained: see faithbench.trainers.merge).",
+    )
     backend: Literal["trl", "unsloth"] = Field(
         "trl", description="unsloth: Unsloth's FastLanguageModel, CUDA only, run in a process of its own."
     )

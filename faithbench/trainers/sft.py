@@ -17,12 +17,12 @@ from faithbench.trainers.common import (
     finished_card,
     last_checkpoint,
     lora_config,
-    model_path,
     prepare_out,
     trainer_args,
     use_bf16,
 )
 from faithbench.trainers.data import sft_rows
+from faithbench.trainers.merge import training_base
 from faithbench.trainers.recipe import SFTRecipe, load_recipe
 
 
@@ -35,7 +35,7 @@ def train_sft(recipe_path: str | Path, out: str | Path | None = None) -> RunCard
     prepare_out(out, recipe)
     if card := finished_card(out):
         return card
-    base = model_path(recipe.model)
+    base_spec, base, parents = training_base(recipe.model, out)
     bf16 = use_bf16(recipe.training)
     rows, provenance = sft_rows(recipe.data)
 
@@ -56,6 +56,7 @@ def train_sft(recipe_path: str | Path, out: str | Path | None = None) -> RunCard
     )
     trainer.train(resume_from_checkpoint=last_checkpoint(out))
     return finish_training(
-        trainer, kind="sft", out=out, recipe_path=recipe_path, spec=recipe.model, base=base,
+        trainer, kind="sft", out=out, recipe_path=recipe_path, recipe=recipe, spec=recipe.model,
+            base_spec=base_spec, base=base, parents=parents,
         data=provenance, bf16=bf16, backend="trl", started=started, started_at=started_at,
     )  # fmt: skip
