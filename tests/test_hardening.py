@@ -507,3 +507,13 @@ def test_a_canary_key_reaches_no_file_and_no_stream(
     leaks += [f"stream {i}" for i, text in enumerate(streams) if secret in text]
     assert leaks == []
     assert not (tmp_path / "c").exists()
+
+
+def test_an_output_file_is_overwritten_by_a_rerun(tmp_path: Path) -> None:
+    """`faithbench report RUN` (and `pipeline run`) run twice write the same page twice."""
+    from faithbench.cli.options import write_output
+
+    page = tmp_path / "report.html"
+    write_output(page, "one")
+    write_output(page, "two")
+    assert page.read_text() == "two"

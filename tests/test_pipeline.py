@@ -217,3 +217,11 @@ def test_pipeline_refuses_an_adapter_as_base(tmp_path: Path) -> None:
     with pytest.raises(FaithbenchError, match="merge the adapter first"):
         run_pipeline(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_lower_is_better_metric_cannot_be_a_positive_reward() -> None:
+    from faithbench.trainers.recipe import GRPORecipe
+
+    with pytest.raises(ValueError, match="lower-is-better"):
+        GRPORecipe(rewards={"accuracy": 1.0, "trivial_equations": 0.5})
+    assert GRPORecipe(rewards={"accuracy": 1.0, "unused_steps": 0.0}).rewards["unused_steps"] == 0.0

@@ -83,7 +83,7 @@ def _check_writable(path: Path, what: str) -> None:
         raise FaithbenchError(f"{path}: exists and is not a directory")
     if path.exists() and what != "run directory" and not path.is_file():
         raise FaithbenchError(f"{path}: exists and is not a regular file")
-    ancestor = _existing(path if path.exists() else path.parent)
+    ancestor = _existing(path if path.exists() and path.is_dir() else path.parent)
     if not ancestor.is_dir():
         raise FaithbenchError(f"{path}: {ancestor} is a file, not a directory")
     if not os.access(ancestor, os.W_OK | os.X_OK):

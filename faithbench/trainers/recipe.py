@@ -150,6 +150,16 @@ class GRPORecipe(Strict):
             raise ValueError("reward weights must be >= 0")
         if not any(w > 0 for w in self.rewards.values()):
             raise ValueError("at least one reward needs a weight > 0, or nothing is learned")
+        from faithbench.specs import spec_of
+
+        backwards = [
+            n for n, w in self.rewards.items() if w > 0 and (s := spec_of(n)) and not s.higher_is_better
+        ]
+        if backwards:
+            raise ValueError(
+                f"rewards {backwards} are lower-is-better (a reward would pay for what they catch); "
+                "give them weight 0 to log them"
+            )
         judged = [name for name in self.rewards if name.startswith("judge_")]
         if judged and self.judge is None:
             raise ValueError(f"rewards {judged} need a `judge:` (spec of the judge model)")
