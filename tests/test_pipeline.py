@@ -225,3 +225,20 @@ def test_a_lower_is_better_metric_cannot_be_a_positive_reward() -> None:
     with pytest.raises(ValueError, match="lower-is-better"):
         GRPORecipe(rewards={"accuracy": 1.0, "trivial_equations": 0.5})
     assert GRPORecipe(rewards={"accuracy": 1.0, "unused_steps": 0.0}).rewards["unused_steps"] == 0.0
+
+
+@pytest.mark.slow
+def test_the_pipeline_report_loads_in_headless_chromium_without_errors(
+    smoke: dict[str, object], tmp_path: Path
+) -> None:
+    from headless import CHROMIUM, Browser
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium)")
+    out = smoke["out"]
+    assert isinstance(out, Path)
+    with Browser(tmp_path / "profile") as browser:
+        browser.open((out / "report.html").resolve().as_uri())
+        browser.settle()
+        assert browser.evaluate("document.querySelectorAll('#audit table').length") == 2
+        assert browser.errors == []

@@ -63,7 +63,8 @@ def test_grpo_smoke_recipe(tmp_path: Path) -> None:
     steps = [e for e in log_history(out) if "frac_reward_zero_std" in e]
     assert len(steps) == recipe.training.max_steps
     for entry in steps:
-        for metric in recipe.rewards:  # every reward logged on its own, weight 0 (monitor) included
+        # every reward logged on its own, weight 0 (monitor) included, and the audit's watched metrics
+        for metric in (*recipe.rewards, "trivial_equations", "unused_steps"):
             assert f"rewards/{metric}/mean" in entry and f"unscored/{metric}" in entry
         assert 0.0 <= entry["truncated"] <= 1.0
     # The smoke recipe's point: rewards are not all tied, so there is an advantage to learn from.

@@ -20,6 +20,7 @@ from typing import Any
 from faithbench.errors import FaithbenchError
 from faithbench.harness.runner import utc_now
 from faithbench.judges.judge import JudgeConfig, open_judge
+from faithbench.specs import AUDIT_METRICS
 from faithbench.trainers.common import (
     RunCard,
     default_out,
@@ -61,7 +62,7 @@ def run_grpo(recipe: GRPORecipe, recipe_path: Path, out: Path, *, unsloth: bool 
     with contextlib.ExitStack() as stack:  # a judge (reward) keeps its response cache open while training
         judge = stack.enter_context(open_judge(_judge_config(recipe.judge))) if recipe.judge else None
         rewards, weights = metric_rewards(
-            recipe.rewards,
+            logged_rewards(recipe.rewards),
             max_completion_length=recipe.max_completion_length,
             truncated_reward=recipe.truncated_reward,
             judge=judge,
@@ -104,6 +105,14 @@ def run_grpo(recipe: GRPORecipe, recipe_path: Path, out: Path, *, unsloth: bool 
             base_spec=base_spec, base=base, parents=parents,
             data=provenance, bf16=bf16, backend=recipe.backend, started=started, started_at=started_at,
         )  # fmt: skip
+
+
+def logged_rewards(rewards: dict[str, float]) -> dict[str, float]:
+    """The recipe's rewards, plus accuracy and the reward-hacking audit's metrics at weight 0 when the
+    recipe leaves them out: every GRPO log then shows whether the trained rewards rose with the answers
+    and without trivial or unused equations (faithbench.pipeline.audit reads these curves)."""
+    watched = {name: 0.0 for name in ("accuracy", *AUDIT_METRICS) if name not in rewards}
+    return {**rewards, **watched}
 
 
 def _check_accelerators(recipe: GRPORecipe) -> None:
