@@ -242,3 +242,40 @@ def test_the_pipeline_report_loads_in_headless_chromium_without_errors(
         browser.settle()
         assert browser.evaluate("document.querySelectorAll('#audit table').length") == 2
         assert browser.errors == []
+
+
+def test_the_audit_flags_rule_gains_without_accuracy_and_hacking_signals(tmp_path: Path) -> None:
+    """Flags on hand-made stage summaries: each pattern of docs/training.md's audit, and none on a
+    stage that improved honestly."""
+    from faithbench.pipeline.audit import audit, reward_trends
+    from faithbench.pipeline.schema import StageAudit
+
+    def stage(
+        label: str, accuracy: float, arithmetic: float, trivial: float, no_eq: float, words: float
+    ) -> StageAudit:
+        return StageAudit(
+            label=label, n=300, words=words, truncated=0.1,
+            means={"accuracy": accuracy, "step_arithmetic": arithmetic, "trivial_equations": trivial},
+            unscored={"accuracy": 0.0, "step_arithmetic": no_eq, "trivial_equations": no_eq},
+        )  # fmt: skip
+
+    base = stage("base", 0.02, 0.60, 0.02, 0.10, 150)
+    honest = stage("sft", 0.05, 0.70, 0.02, 0.10, 140)
+    hacked = stage("grpo", 0.05, 0.90, 0.20, 0.40, 60)
+    log = tmp_path / "log_history.jsonl"
+    entries = [
+        {"rewards/step_arithmetic/mean": 0.5 + i / 20, "rewards/accuracy/mean": 0.05} for i in range(9)
+    ]
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    trends = reward_trends(log, {"step_arithmetic": 1.0, "accuracy": 0.0})
+    assert trends[0].first == pytest.approx(0.55) and trends[0].last == pytest.approx(0.85)
+
+    assert audit([base, honest], [], ["step_arithmetic"]).flags == []
+    flags = audit([base, honest, hacked], trends, ["step_arithmetic"]).flags
+    joined = "\n".join(flags)
+    assert "sft -> grpo: step_arithmetic rose by +0.200 while accuracy did not" in joined
+    assert "sft -> grpo: trivial_equations rose by +0.180" in joined
+    assert "no checkable equation rose by +0.300" in joined
+    assert "much shorter (140 -> 60 words" in joined
+    assert "GRPO: the step_arithmetic reward rose (0.550 -> 0.850)" in joined
+    assert not any(f.startswith("base -> sft") for f in flags)
