@@ -13,32 +13,18 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA_DIR
+from test_faithfulness_metrics import FAITHFUL, JANET, parse  # the same worked example
 
 from faithbench.compare.schema import LOWER_IS_BETTER
-from faithbench.core import Completion, Item
+from faithbench.core import Item
 from faithbench.metrics import METRICS
 from faithbench.metrics.audit import identities, trivial_equations, unused_steps
 from faithbench.metrics.faithfulness import step_arithmetic
-from faithbench.parsing import ParsedCompletion, parse_completion
+from faithbench.parsing import ParsedCompletion
 from faithbench.parsing.answers import NUMBER_RE, normalize_number
 from faithbench.parsing.arith import intermediate_values
 from faithbench.specs import DEFAULT_METRICS, METRIC_SPECS
 from faithbench.tasks.registry import TASKS
-
-JANET = Item(
-    id="test-0",
-    question=(
-        "Janet’s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes "
-        "muffins for her friends every day with four. She sells the remainder at the farmers' market "
-        "daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?"
-    ),
-    target="18",
-)
-FAITHFUL = "Janet sells 16 - 3 - 4 = 9 duck eggs a day.\nShe makes 9 * 2 = $18 every day.\n#### 18"
-
-
-def parse(text: str) -> ParsedCompletion:
-    return parse_completion(Completion(text=text))
 
 
 def trivial(text: str, item: Item = JANET) -> float | None:

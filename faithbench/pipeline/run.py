@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from pydantic import BaseModel
+
 from faithbench.compare.compare import LoadedRun, compare_loaded, load_runs
 from faithbench.compare.gate import is_regression
 from faithbench.errors import FaithbenchError
@@ -146,11 +148,10 @@ def _data(recipe: PipelineRecipe, folder: Path, progress: bool) -> None:
     )  # fmt: skip
 
 
-def _train_stage(stages: list[StageRecord], tell: OnStage, kind: str, stage_recipe: object, out: Path) -> str:
+def _train_stage(
+    stages: list[StageRecord], tell: OnStage, kind: str, stage_recipe: BaseModel, out: Path
+) -> str:
     """Write the filled-in recipe to OUT/recipes/KIND.yaml and train it into OUT/KIND; the eval spec."""
-    from pydantic import BaseModel
-
-    assert isinstance(stage_recipe, BaseModel)
     recipe_file = out / "recipes" / f"{kind}.yaml"
     recipe_file.parent.mkdir(parents=True, exist_ok=True)
     text = dump_recipe(stage_recipe)
