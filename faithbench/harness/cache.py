@@ -7,9 +7,10 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
-from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request
+from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request, Streaming
 from faithbench.harness.store import dump_json
 
 
@@ -96,3 +97,29 @@ class CachedBackend:
             for i, completion in zip(missing, fresh, strict=True):
                 found[i] = completion
         return [c for c in found if c is not None]
+
+    @property
+    def streams(self) -> bool:
+        """Whether the wrapped backend hands back completions as they end (`stream`)."""
+        return isinstance(self.backend, Streaming)
+
+    def stream(self, requests: list[Request], config: GenerationConfig) -> Iterator[tuple[int, Completion]]:
+        """Hits first, then each miss as the wrapped backend ends it, stored in the cache at once (a
+        kill loses no finished answer)."""
+        if not isinstance(self.backend, Streaming):
+            raise TypeError(f"{type(self.backend).__name__} does not stream; call generate")
+        keys = [self.cache.key(self.identity, r, config) for r in requests]
+        missing: list[int] = []
+        for index, key in enumerate(keys):
+            found = self.cache.get(key)
+            if found is None:
+                missing.append(index)
+            else:
+                self.hits += 1
+                yield index, found
+        self.misses += len(missing)
+        for position, completion in self.backend.stream([requests[i] for i in missing], config):
+            index = missing[position]
+            if completion.error is None:
+                self.cache.put_many([(keys[index], completion)])
+            yield index, completion

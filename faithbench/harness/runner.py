@@ -1,7 +1,9 @@
 """Run a task through a model into a run directory; resume where a previous run stopped.
 
-`run_eval` generates completions and passes each batch of new records through its stages (rule
-scoring first, then whatever the caller adds, an LLM judge say) before storing it; `rescore` passes
+`run_eval` generates completions and passes each group of new records through its stages (rule
+scoring first, then whatever the caller adds, an LLM judge say) before storing it: a backend that
+streams (continuous batching) gets every pending request at once and each answer is stored the
+moment it ends; others get a batch at a time; `rescore` passes
 a run's stored records through the same stages. The library neither prints nor records runs in the
 results database: the command line does both (faithbench.cli)."""
 
@@ -12,7 +14,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,7 +23,15 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from faithbench.errors import DataError, FaithbenchError, where
-from faithbench.harness.backends import Backend, GenerationConfig, Request, backend_device, load_backend
+from faithbench.harness.backends import (
+    Backend,
+    Completion,
+    GenerationConfig,
+    Request,
+    Streaming,
+    backend_device,
+    load_backend,
+)
 from faithbench.harness.cache import CachedBackend, ResponseCache
 from faithbench.harness.lineage import LineageStep, model_lineage
 from faithbench.harness.schema import FORMAT_VERSION, JudgeInfo, RunInfo, SampleRecord, Summary
@@ -134,12 +144,16 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
             file=sys.stderr,
         )
         errors: list[str] = []  # why samples got no completion; they stay pending for a rerun
+        requests = [Request(id=i.id, prompt=prompts[i.id]) for i in pending]
+        # With stages (a judge), answers are judged a batch at a time; the response cache holds each
+        # answer from the moment it ends, so a kill before its group is stored costs no generation.
+        group = config.batch_size if stages else 1
         try:
-            for start in range(0, len(pending), config.batch_size):
-                batch = pending[start : start + config.batch_size]
-                completions = model.generate(
-                    [Request(id=i.id, prompt=prompts[i.id]) for i in batch], generation
-                )
+            for done_group in _answered_groups(
+                model, backend, requests, generation, config.batch_size, group
+            ):
+                batch = [pending[index] for index, _ in done_group]
+                completions = [completion for _, completion in done_group]
                 answered = [(i, c) for i, c in zip(batch, completions, strict=True) if c.error is None]
                 errors += [c.error for c in completions if c.error is not None]
                 records = [rules.score_fresh(i, prompts[i.id].display, c) for i, c in answered]
@@ -154,6 +168,32 @@ def run_eval(config: EvalConfig, backend: Backend | None = None, stages: Sequenc
             raise IncompleteRunError(run, len(errors), len(items), errors[0])
         finish(run, info, status="finished")
         return run
+
+
+def _answered_groups(
+    model: Backend,
+    backend: Backend,
+    requests: list[Request],
+    generation: GenerationConfig,
+    batch_size: int,
+    group: int,
+) -> Iterator[list[tuple[int, Completion]]]:
+    """(request index, completion) pairs in groups of `group` as they end, when `backend` streams
+    (it gets every request: its rows are refilled as they end); else one batch per `generate` call."""
+    if isinstance(backend, Streaming):
+        stream = model.stream if isinstance(model, CachedBackend) else backend.stream
+        ready: list[tuple[int, Completion]] = []
+        for pair in stream(requests, generation):
+            ready.append(pair)
+            if len(ready) >= group:
+                yield ready
+                ready = []
+        if ready:
+            yield ready
+        return
+    for start in range(0, len(requests), batch_size):
+        completions = model.generate(requests[start : start + batch_size], generation)
+        yield list(enumerate(completions, start))
 
 
 def run_stages(

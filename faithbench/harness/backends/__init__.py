@@ -16,7 +16,7 @@ Heavy imports (torch, transformers, peft) happen only when a model backend is bu
 from __future__ import annotations
 
 from faithbench.errors import FaithbenchError
-from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request
+from faithbench.harness.backends.base import Backend, Completion, GenerationConfig, Request, Streaming
 
 __all__ = [
     "SPEC_FORMS",
@@ -25,6 +25,7 @@ __all__ = [
     "Completion",
     "GenerationConfig",
     "Request",
+    "Streaming",
     "backend_device",
     "load_backend",
 ]

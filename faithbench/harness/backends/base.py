@@ -4,11 +4,20 @@ caller has to check which concrete backend it holds."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from faithbench.core import Completion, GenerationConfig, Request
 
-__all__ = ["Backend", "BackendDefaults", "Completion", "GenerationConfig", "LocalWeights", "Request"]
+__all__ = [
+    "Backend",
+    "BackendDefaults",
+    "Completion",
+    "GenerationConfig",
+    "LocalWeights",
+    "Request",
+    "Streaming",
+]
 
 
 @runtime_checkable
@@ -39,6 +48,16 @@ class Backend(Protocol):
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         """One completion per request, in request order."""
+        ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """A backend that hands back each completion the moment it ends (continuous batching), so that
+    a caller given all of a run's requests at once can store each answer as it comes."""
+
+    def stream(self, requests: list[Request], config: GenerationConfig) -> Iterator[tuple[int, Completion]]:
+        """(index into `requests`, completion), once per request, in the order they end."""
         ...
 
 

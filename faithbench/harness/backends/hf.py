@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,6 +15,8 @@ from faithbench.tasks.base import Prompt
 
 if TYPE_CHECKING:
     import torch
+
+    from faithbench.harness.backends.hf_decode import StopCheck
 
 # Files that decide what a model directory answers. Other files (README, optimizer state,
 # trainer logs, checkpoint-*/ folders) do not take part in the fingerprint.
@@ -130,6 +132,7 @@ class HFBackend(LocalWeights):
 
         self.model = model.to(self.device).eval()
         self.decoder = Decoder(self.model, self.pad_token_id, self.eos_token_ids, self.device)
+        self._stop_checks: dict[tuple[str, ...], StopCheck] = {}
         self._identity = self._make_identity()
 
     # -- Backend protocol ------------------------------------------------------------------------
@@ -143,36 +146,39 @@ class HFBackend(LocalWeights):
         return True
 
     def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
-        """Completions in request order (decoding: `hf_decode`). Greedy output does not depend on
+        """Completions in request order (`stream`, collected). Greedy output does not depend on
         batching; sampled output is reproducible for the same requests, batch size and seed."""
+        results: list[Completion | None] = [None] * len(requests)
+        for index, completion in self.stream(requests, config):
+            results[index] = completion
+        assert all(result is not None for result in results)
+        return [result for result in results if result is not None]
+
+    def stream(self, requests: list[Request], config: GenerationConfig) -> Iterator[tuple[int, Completion]]:
+        """(request index, completion) as each ends: the requests stream through `batch_size` rows,
+        longest prompt first, and a row that ends takes the next prompt at once (`hf_decode`)."""
         import torch
 
         from faithbench.harness.backends.hf_decode import Sampling, shared_prefix_length
 
         if not requests:
-            return []
+            return
         encoded = [self.encode(request.prompt) for request in requests]
-        # Longest first (stable): similar lengths share a batch, and memory peaks at the start.
+        # Longest first (stable): a refilled row never needs more room than the rows before it had.
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
         shared = shared_prefix_length(encoded)
         generator = None
         if config.temperature > 0:
             generator = torch.Generator(device=self.device).manual_seed(config.seed)
         sampling = Sampling(temperature=config.temperature, top_p=config.top_p, generator=generator)
-        stopped = self._stop_check(config.stop)
-        results: list[Completion | None] = [None] * len(requests)
+        stop = self.stop_check(tuple(config.stop))
         with torch.inference_mode():
             shared_cache = self.decoder.prefill_shared(encoded[0][:shared])
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                sequences = [encoded[i] for i in batch]
-                new_tokens = self.decoder.decode(
-                    sequences, shared, shared_cache, config.max_new_tokens, sampling, stopped
-                )
-                for row, index in enumerate(batch):
-                    results[index] = self._completion(new_tokens[row], config)
-        assert all(result is not None for result in results)
-        return [result for result in results if result is not None]
+            sequences = [encoded[i] for i in order]
+            for position, tokens in self.decoder.stream(
+                sequences, shared, shared_cache, config.max_new_tokens, sampling, stop, self.batch_size
+            ):
+                yield order[position], self._completion(tokens, config)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -182,30 +188,17 @@ class HFBackend(LocalWeights):
     def encode(self, prompt: Prompt) -> list[int]:
         return encode_prompt(self.tokenizer, prompt, self.model_path)
 
-    def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        import torch
+    def stop_check(self, stops: tuple[str, ...]) -> StopCheck | None:
+        """The incremental stop-string check for `stops` (built once per set of stops: it decodes
+        every vocabulary id); None when there are none."""
+        from faithbench.harness.backends.hf_decode import StopCheck
 
-        width = max(len(seq) for seq in sequences)
-        ids = [[self.pad_token_id] * (width - len(seq)) + seq for seq in sequences]
-        mask = [[0] * (width - len(seq)) + [1] * len(seq) for seq in sequences]
-        return (
-            torch.tensor(ids, dtype=torch.long, device=self.device),
-            torch.tensor(mask, dtype=torch.long, device=self.device),
-        )
-
-    def _stop_check(self, stops: tuple[str, ...] | list[str]) -> Callable[[list[int]], bool]:
-        """Whether a row's new tokens end in a stop string: the last few tokens are decoded (a stop
-        string is completed by the newest token, so it lies within them)."""
-        wanted = [stop for stop in stops if stop]
-        if not wanted:
-            return lambda tokens: False
-        window = max(len(stop) for stop in wanted) + 8  # every token but a special one has a character
-
-        def stopped(tokens: list[int]) -> bool:
-            tail = self._decode(tokens[-window:])
-            return any(stop in tail for stop in wanted)
-
-        return stopped
+        if not any(stops):
+            return None
+        if stops not in self._stop_checks:
+            vocab = int(self.model.get_output_embeddings().weight.shape[0])
+            self._stop_checks[stops] = StopCheck(stops, self._decode, vocab, self.device)
+        return self._stop_checks[stops]
 
     def _completion(self, tokens: list[int], config: GenerationConfig) -> Completion:
         """Decode one row of new tokens: cut at EOS, drop padding, cut before the first stop string."""

@@ -1,18 +1,24 @@
-"""The HF backend's decoding loop: a shared prompt prefix computed once, finished rows dropped at once.
+"""The HF backend's decoding loop: a shared prompt prefix computed once, continuous batching.
 
 `transformers.generate` re-reads the whole prompt of every row (a 5-shot GSM8K prompt is ~800
 tokens, nearly all of them the same exemplars) and keeps a finished row in the batch, padding it,
 until the last row stops. Here:
 
 - the longest token prefix shared by every prompt of the call is run through the model once, and
-  its KV cache is copied into each batch;
-- a batch is laid out as `[shared prefix][padding][own suffix]`; the attention mask hides the
-  padding and positions count only real tokens, so each row computes what it would alone;
-- a row leaves the batch (its cache rows are dropped) the step it ends: EOS, a stop string, or its
-  token budget. The loop ends when the last row does;
-- the KV cache has room reserved for every token still to come (`ReservedLayer`), so a decode step
+  its KV cache is copied into each row;
+- the batch has a fixed number of rows, and the call's prompts stream through them: the step a row
+  ends (EOS, a stop string, or its token budget) its tokens are handed back and the row is refilled
+  with the next prompt, whose suffix alone is prefilled (the shared prefix's keys are already in the
+  row). Only when no prompt is left do rows leave the batch;
+- a row is laid out as `[shared prefix][padding][own tokens]`; the attention mask hides the padding
+  and positions count only real tokens, so each row computes what it would alone. A refilled row's
+  tokens end where the others' do; the padding columns every row has in front are cut away once
+  they are a quarter of the cache (`Decoder._compact`), so attention never spans a run's history;
+- the KV cache has room reserved for the tokens still to come (`ReservedLayer`), so a decode step
   writes one position per layer instead of copying the whole cache (`DynamicLayer`'s `torch.cat`
   took a fifth of a SmolLM2 decode step on this CPU);
+- a step makes one device->host copy: the picked tokens with a per-token flag saying whether the
+  token could complete a stop string (`StopCheck`); only flagged rows decode their tail;
 - on a CPU, projections of a few rows are computed as `W @ x.T` (`skinny_linear`).
 """
 
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +94,37 @@ class ReservedLayer(DynamicLayer):
     def batch_repeat_interleave(self, repeats: int) -> None:
         raise NotImplementedError("seed a ReservedLayer with the rows it needs instead")
 
+    def write_rows(self, rows: torch.Tensor, start: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Rows `rows` hold zeros from `start` to where `keys` begin, then `keys`/`values`, ending at
+        the layer's length (a refilled row; zeros, not stale numbers, sit under the masked columns:
+        a masked NaN would still poison the softmax's weighted sum)."""
+        end, first = self.length, self.length - keys.shape[-2]
+        self._keys[rows, :, start:first] = 0
+        self._values[rows, :, start:first] = 0
+        self._keys[rows, :, first:end] = keys
+        self._values[rows, :, first:end] = values
+
+    def drop_columns(self, start: int, count: int) -> None:
+        """Remove positions [start, start + count) of every row (padding no row attends to)."""
+        end = self.length
+        self._keys[:, :, start : end - count] = self._keys[:, :, start + count : end].clone()
+        self._values[:, :, start : end - count] = self._values[:, :, start + count : end].clone()
+        self.length = end - count
+        self.keys, self.values = self._keys[:, :, : self.length], self._values[:, :, : self.length]
+
+    def insert_columns(self, start: int, count: int) -> None:
+        """Insert `count` zero positions at `start` in every row (room for a longer refill)."""
+        end = self.length
+        if end + count > self._keys.shape[-2]:
+            capacity = max(end + count, 2 * self._keys.shape[-2])
+            self._keys, self._values = _grown(self._keys, capacity), _grown(self._values, capacity)
+        self._keys[:, :, start + count : end + count] = self._keys[:, :, start:end].clone()
+        self._values[:, :, start + count : end + count] = self._values[:, :, start:end].clone()
+        self._keys[:, :, start : start + count] = 0
+        self._values[:, :, start : start + count] = 0
+        self.length = end + count
+        self.keys, self.values = self._keys[:, :, : self.length], self._values[:, :, : self.length]
+
 
 def _grown(buffer: torch.Tensor, capacity: int) -> torch.Tensor:
     grown = buffer.new_empty((*buffer.shape[:2], capacity, buffer.shape[3]))
@@ -128,8 +165,48 @@ def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
     return n if n >= MIN_SHARED_PREFIX else 0
 
 
+class StopCheck:
+    """Whether a row's new tokens contain a stop string, checked incrementally. A stop string first
+    appears in the text at the step whose token holds its last character (or completes a character
+    split across tokens), so `may_end`, one flag per vocabulary id kept on the device, says which
+    tokens can complete one; only rows that just picked such a token decode their last tokens."""
+
+    def __init__(
+        self, stops: Sequence[str], decode: Callable[[list[int]], str], vocab_size: int, device: torch.device
+    ) -> None:
+        self.stops = [stop for stop in stops if stop]
+        self.decode = decode
+        # every token but a special one has a character, so the stop string lies within these
+        self.window = max((len(stop) for stop in self.stops), default=0) + 8
+        self.may_end: torch.Tensor | None = None
+        if self.stops:
+            last = {stop[-1] for stop in self.stops}
+            flags = [
+                "\ufffd" in text or any(char in text for char in last)
+                for text in (decode([token]) for token in range(vocab_size))
+            ]
+            self.may_end = torch.tensor(flags, dtype=torch.bool, device=device)
+
+    def __call__(self, tokens: list[int]) -> bool:
+        tail = self.decode(tokens[-self.window :])
+        return any(stop in tail for stop in self.stops)
+
+
+@dataclass
+class _Rows:
+    """The batch being decoded: per row, the sequence it holds, the token it feeds next and how many
+    columns after the shared prefix are its own (suffix plus fed tokens)."""
+
+    layers: list[ReservedLayer]
+    attention: torch.Tensor  # (rows, cache length + 1 once a token is fed)
+    next_position: torch.Tensor  # (rows,)
+    active: list[int]
+    feed: list[int]
+    span: list[int]
+
+
 class Decoder:
-    """Decodes batches of token sequences with one model; see the module docstring."""
+    """Decodes token sequences with one model; see the module docstring."""
 
     def __init__(
         self, model: Any, pad_token_id: int, eos_token_ids: Sequence[int], device: torch.device
@@ -167,61 +244,203 @@ class Decoder:
         shared_cache: Any,
         max_new_tokens: int,
         sampling: Sampling,
-        stopped: Callable[[list[int]], bool],
+        stop: StopCheck | None = None,
+        rows: int | None = None,
     ) -> list[list[int]]:
-        """New tokens for each sequence, whose first `shared` tokens are those `shared_cache` holds.
-        A row ends after an EOS token (kept), when `stopped(tokens)` says so, or at
-        `max_new_tokens`."""
-        rows = len(sequences)
-        suffixes = [list(s[shared:]) for s in sequences]
-        width = max(len(s) for s in suffixes)
-        ids = [[self.pad_token_id] * (width - len(s)) + s for s in suffixes]
-        mask = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
-        positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in suffixes]
+        """New tokens for each sequence, in order (`stream`, collected)."""
+        tokens: list[list[int]] = [[] for _ in sequences]
+        for index, new in self.stream(sequences, shared, shared_cache, max_new_tokens, sampling, stop, rows):
+            tokens[index] = new
+        return tokens
 
-        capacity = shared + width + max_new_tokens
-        layers = [ReservedLayer(capacity) for _ in range(self.n_layers)]
-        cache = Cache(layers=list(layers))
-        if shared_cache is not None:  # every row starts with the shared prefix's keys and values
-            for index, layer in enumerate(shared_cache.layers):
-                keys, values = layer.keys, layer.values
-                layers[index].update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1))
-        attention = torch.tensor(mask, dtype=torch.long, device=self.device)
-        logits, cache = self._forward(
-            cache,
+    def stream(
+        self,
+        sequences: Sequence[Sequence[int]],
+        shared: int,
+        shared_cache: Any,
+        max_new_tokens: int,
+        sampling: Sampling,
+        stop: StopCheck | None = None,
+        rows: int | None = None,
+    ) -> Iterator[tuple[int, list[int]]]:
+        """(index, new tokens) of each sequence the step it ends, through at most `rows` rows (all at
+        once when None), taking the sequences in order. The first `shared` tokens of every sequence
+        are those `shared_cache` holds. A row ends after an EOS token (kept), when `stop` finds a
+        stop string, or at `max_new_tokens`. Longest sequences first refill without widening."""
+        if not sequences:
+            return
+        suffixes = [list(s[shared:]) for s in sequences]
+        batch = min(rows or len(sequences), len(sequences))
+        state = _Rows(
+            layers=[],
+            attention=torch.ones((batch, 0), dtype=torch.long, device=self.device),
+            next_position=torch.zeros(batch, dtype=torch.long, device=self.device),
+            active=list(range(batch)),
+            feed=[0] * batch,
+            span=[0] * batch,
+        )
+        logits = self._fill(state, suffixes[:batch], shared, shared_cache, max_new_tokens)
+        queue = iter(range(batch, len(sequences)))
+        take = list(enumerate(range(batch)))  # (row, sequence) pairs just started
+        tokens: dict[int, list[int]] = {}
+        idle: list[int] = []  # rows whose sequence ended with none left to take its place
+        while True:
+            waiting: list[int] = []  # rows whose sequence ended this step
+            if take:  # rows just (re)filled pick their first token from their prefill's logits
+                picked, flags = self._pick(logits, sampling, stop)
+                for (row, index), token, flag in zip(take, picked, flags, strict=True):
+                    tokens[index] = [token]
+                    state.active[row], state.feed[row] = index, token
+                    if self._ended(tokens[index], token, flag, max_new_tokens, stop):
+                        yield index, tokens.pop(index)
+                        waiting.append(row)
+            else:
+                picked, flags = self._pick(logits, sampling, stop)
+                for row, (index, token, flag) in enumerate(zip(state.active, picked, flags, strict=True)):
+                    tokens[index].append(token)
+                    state.feed[row] = token
+                    if self._ended(tokens[index], token, flag, max_new_tokens, stop):
+                        yield index, tokens.pop(index)
+                        waiting.append(row)
+            take = list(zip(waiting, queue, strict=False))
+            idle += waiting[len(take) :]
+            if take:  # ended rows take the next sequences; their first tokens come next round
+                logits = self._refill(state, take, suffixes, shared, shared_cache)
+                continue
+            if idle:  # nothing left to start: rows without a sequence leave the batch
+                keep = [row for row in range(len(state.active)) if row not in set(idle)]
+                if not keep:
+                    return
+                self._select(state, keep)
+                idle = []
+            self._compact(state, shared)
+            state.attention = torch.cat(
+                [state.attention, state.attention.new_ones((len(state.active), 1))], dim=1
+            )
+            logits, _ = self._forward(
+                Cache(layers=list(state.layers)),
+                input_ids=torch.tensor(state.feed, dtype=torch.long, device=self.device)[:, None],
+                attention_mask=state.attention,
+                position_ids=state.next_position[:, None],
+            )
+            state.next_position = state.next_position + 1
+            state.span = [span + 1 for span in state.span]
+
+    def _ended(
+        self, tokens: list[int], token: int, flag: int, max_new_tokens: int, stop: StopCheck | None
+    ) -> bool:
+        return (
+            token in self.eos_token_ids
+            or len(tokens) >= max_new_tokens
+            or (bool(flag) and stop is not None and stop(tokens))
+        )
+
+    @staticmethod
+    def _pick(
+        logits: torch.Tensor, sampling: Sampling, stop: StopCheck | None
+    ) -> tuple[list[int], list[int]]:
+        """The picked tokens and their may-end-a-stop flags, in one device->host copy."""
+        picked = sampling.pick(logits)
+        if stop is None or stop.may_end is None:
+            return picked.tolist(), [0] * len(picked)
+        both = torch.stack([picked, stop.may_end[picked].to(picked.dtype)]).tolist()
+        return both[0], both[1]
+
+    def _refill(
+        self,
+        state: _Rows,
+        take: list[tuple[int, int]],
+        suffixes: list[list[int]],
+        shared: int,
+        shared_cache: Any,
+    ) -> torch.Tensor:
+        """Prefill the suffixes of `take`'s sequences together, from the shared prefix, and write their
+        keys and values into their rows so that they end where every row's do. The logits of each."""
+        rows = [row for row, _ in take]
+        news = [suffixes[index] for _, index in take]
+        width = max(len(s) for s in news)
+        length = state.layers[0].length
+        if width > length - shared:  # longer than the room in front of the others: widen every row
+            gap = width - (length - shared)
+            for layer in state.layers:
+                layer.insert_columns(shared, gap)
+            zeros = state.attention.new_zeros((state.attention.shape[0], gap))
+            state.attention = torch.cat(
+                [state.attention[:, :shared], zeros, state.attention[:, shared:]], dim=1
+            )
+            length += gap
+        count = len(take)
+        fresh = [ReservedLayer(shared + width) for _ in range(self.n_layers)]
+        if shared_cache is not None:
+            for layer, prefix in zip(fresh, shared_cache.layers, strict=True):
+                layer.update(prefix.keys.expand(count, -1, -1, -1), prefix.values.expand(count, -1, -1, -1))
+        ids = [[self.pad_token_id] * (width - len(s)) + s for s in news]
+        mask = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in news]
+        positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in news]
+        logits, _ = self._forward(
+            Cache(layers=list(fresh)),
             input_ids=torch.tensor(ids, dtype=torch.long, device=self.device),
-            attention_mask=attention,
+            attention_mask=torch.tensor(mask, dtype=torch.long, device=self.device),
             position_ids=torch.tensor(positions, dtype=torch.long, device=self.device),
         )
-        next_position = torch.tensor([shared + len(s) for s in suffixes], device=self.device)
-        tokens: list[list[int]] = [[] for _ in range(rows)]
-        active = list(range(rows))  # which sequence each batch row is
-        while True:
-            picked = sampling.pick(logits).tolist()
-            keep: list[int] = []
-            for row, (index, token) in enumerate(zip(active, picked, strict=True)):
-                tokens[index].append(token)
-                done = (
-                    token in self.eos_token_ids
-                    or len(tokens[index]) >= max_new_tokens
-                    or stopped(tokens[index])
-                )
-                if not done:
-                    keep.append(row)
-            if not keep:
-                return tokens
-            if len(keep) < len(active):
-                selected = torch.tensor(keep, dtype=torch.long, device=self.device)
-                cache.batch_select_indices(selected)
-                attention = attention[selected]
-                next_position = next_position[selected]
-                picked = [picked[row] for row in keep]
-                active = [active[row] for row in keep]
-            attention = torch.cat([attention, attention.new_ones((len(active), 1))], dim=1)
-            logits, cache = self._forward(
-                cache,
-                input_ids=torch.tensor(picked, dtype=torch.long, device=self.device)[:, None],
-                attention_mask=attention,
-                position_ids=next_position[:, None],
+        index = torch.tensor(rows, dtype=torch.long, device=self.device)
+        for layer, new in zip(state.layers, fresh, strict=True):
+            assert new.keys is not None and new.values is not None
+            layer.write_rows(index, shared, new.keys[:, :, shared:], new.values[:, :, shared:])
+        row_mask = [[1] * shared + [0] * (length - shared - len(s)) + [1] * len(s) for s in news]
+        state.attention[index] = torch.tensor(row_mask, dtype=torch.long, device=self.device)
+        state.next_position[rows] = torch.tensor([shared + len(s) for s in news], device=self.device)
+        for row, suffix in zip(rows, news, strict=True):
+            state.span[row] = len(suffix)
+        return logits
+
+    def _fill(
+        self, state: _Rows, suffixes: list[list[int]], shared: int, shared_cache: Any, max_new_tokens: int
+    ) -> torch.Tensor:
+        """The first prefill: every row, laid out `[shared prefix][padding][own suffix]`, with room
+        reserved for the tokens to come. The logits of each row."""
+        batch, width = len(suffixes), max(len(s) for s in suffixes)
+        state.layers = [ReservedLayer(shared + width + max_new_tokens) for _ in range(self.n_layers)]
+        if shared_cache is not None:  # every row starts with the shared prefix's keys and values
+            for layer, prefix in zip(state.layers, shared_cache.layers, strict=True):
+                layer.update(prefix.keys.expand(batch, -1, -1, -1), prefix.values.expand(batch, -1, -1, -1))
+        mask = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
+        positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in suffixes]
+        state.attention = torch.tensor(mask, dtype=torch.long, device=self.device)
+        logits, _ = self._forward(
+            Cache(layers=list(state.layers)),
+            input_ids=torch.tensor(
+                [[self.pad_token_id] * (width - len(s)) + s for s in suffixes],
+                dtype=torch.long,
+                device=self.device,
+            ),
+            attention_mask=state.attention,
+            position_ids=torch.tensor(positions, dtype=torch.long, device=self.device),
+        )
+        state.next_position = torch.tensor([shared + len(s) for s in suffixes], device=self.device)
+        state.span = [len(s) for s in suffixes]
+        return logits
+
+    def _select(self, state: _Rows, keep: list[int]) -> None:
+        """Only rows `keep` stay in the batch."""
+        index = torch.tensor(keep, dtype=torch.long, device=self.device)
+        for layer in state.layers:
+            layer.batch_select_indices(index)
+        state.attention = state.attention[index]
+        state.next_position = state.next_position[index]
+        state.active = [state.active[row] for row in keep]
+        state.feed = [state.feed[row] for row in keep]
+        state.span = [state.span[row] for row in keep]
+
+    def _compact(self, state: _Rows, shared: int) -> None:
+        """Cut the padding columns every row has after the shared prefix once they are a quarter of
+        the cache: refilled rows end where the others do, so without this the cache (and every
+        step's attention) would grow with the whole run's history."""
+        length = state.layers[0].length
+        gap = length - shared - max(state.span)
+        if gap >= 32 and 4 * gap >= length:
+            for layer in state.layers:
+                layer.drop_columns(shared, gap)
+            state.attention = torch.cat(
+                [state.attention[:, :shared], state.attention[:, shared + gap :]], dim=1
             )
-            next_position = next_position + 1
