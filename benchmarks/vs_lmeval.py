@@ -1,11 +1,12 @@
 """faithbench against lm-eval 0.4.13 (hf backend) on the same GSM8K 5-shot prompts, side by side in one run.
 
-Both run SmolLM2-135M-Instruct (fp32, CPU) on the first `--limit` GSM8K test items with lm-eval's
-`gsm8k` prompt format and its first-n train exemplars, greedy, at most 256 new tokens, stopping at
-`Question:`. Each tool runs as its own process, timed from launch to exit (imports and model load
-included), alternately `--rounds` times so machine noise hits both. Printed: wall time, generated
-tokens, tokens/s and the ratio; whether the prompts were identical; whether the completions and
-the extracted answers agree; and the machine's decode roofline, measured on the spot.
+Both run SmolLM2-135M-Instruct (fp32, CPU) on the first 16 and the first 64 GSM8K test items
+(`--limits`) with lm-eval's `gsm8k` prompt format and its first-n train exemplars, greedy, at most
+256 new tokens, stopping at `Question:`. Each tool runs as its own process, timed from launch to
+exit (imports and model load included), alternately `--rounds` times so machine noise hits both.
+Printed: wall time, generated tokens, tokens/s and the ratio; whether the prompts were identical;
+whether the completions and the extracted answers agree; and the machine's decode roofline, measured
+on the spot.
 
 lm-eval reads GSM8K from the same local files through a task config written at run time (its
 stock `gsm8k` task downloads from the hub and samples exemplars at random; this one is the stock
@@ -15,7 +16,7 @@ This script installs nothing. `make bench` builds `.venv-bench` (lm_eval[hf]==0.
 faithbench, CPU torch) and runs it:
 
     make bench                                   # or, once the venv exists:
-    .venv-bench/bin/python benchmarks/vs_lmeval.py [--limit 16] [--rounds 1]
+    .venv-bench/bin/python benchmarks/vs_lmeval.py [--limits 16 64] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -185,7 +186,9 @@ def compare(lmeval: list[dict[str, Any]], ours: list[dict[str, Any]], tokenizer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=16)
+    parser.add_argument(
+        "--limits", type=int, nargs="+", default=[16, 64], help="item counts, one comparison each (16 64)"
+    )
     parser.add_argument("--num-fewshot", type=int, default=5)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--lmeval-batch-size", type=int, default=8)
@@ -203,6 +206,19 @@ def main() -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     roof = roofline(model_dir)
+    for limit in args.limits:
+        args.limit = limit
+        compare_at(args, model_dir, tokenizer)
+    print(
+        f"\nroofline ({roof['params'] / 1e6:.0f}M fp32 parameters): "
+        f"memory {roof['bandwidth_gbs']:.1f} GB/s -> at most {roof['steps_per_s_bandwidth']:.0f} decode "
+        f"steps/s (all rows of a batch share a step); matmul {roof['gflops']:.0f} GFLOP/s -> at most "
+        f"{roof['tokens_per_s_compute']:.0f} tokens/s at any batch"
+    )
+
+
+def compare_at(args: argparse.Namespace, model_dir: Path, tokenizer: Any) -> None:
+    """Both tools on the first `args.limit` items, `args.rounds` alternate rounds; one table."""
     walls: dict[str, list[float]] = {"lm-eval": [], "faithbench": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -212,7 +228,11 @@ def main() -> None:
             fb_wall, fb_samples = run_faithbench(args, work, round_)
             walls["lm-eval"].append(lm_wall)
             walls["faithbench"].append(fb_wall)
-            print(f"round {round_ + 1}: lm-eval {lm_wall:.1f} s, faithbench {fb_wall:.1f} s", file=sys.stderr)
+            print(
+                f"{args.limit} items, round {round_ + 1}: "
+                f"lm-eval {lm_wall:.1f} s, faithbench {fb_wall:.1f} s",
+                file=sys.stderr,
+            )
         result = compare(lm_samples, fb_samples, tokenizer)
 
     n, tokens = result["n"], result["tokens"]
@@ -238,12 +258,6 @@ def main() -> None:
     print(
         f"\nsame prompt {same['prompt']}/{n}, same completion {same['completion']}/{n}, "
         f"same strict-match answer {same['strict']}/{n}, same flexible-extract answer {same['flexible']}/{n}"
-    )
-    print(
-        f"\nroofline ({roof['params'] / 1e6:.0f}M fp32 parameters): "
-        f"memory {roof['bandwidth_gbs']:.1f} GB/s -> at most {roof['steps_per_s_bandwidth']:.0f} decode "
-        f"steps/s (all rows of a batch share a step); matmul {roof['gflops']:.0f} GFLOP/s -> at most "
-        f"{roof['tokens_per_s_compute']:.0f} tokens/s at any batch"
     )
 
 

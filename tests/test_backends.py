@@ -363,3 +363,125 @@ def test_finished_rows_leave_the_batch(backend: HFBackend) -> None:
     assert decode_steps == sorted(decode_steps, reverse=True) and decode_steps[-1] == 1
     assert len(decode_steps) == 19  # the prefill picks token 1; 19 steps pick tokens 2..20
     assert sum(decode_steps) < 2 * 19  # the short row left early
+
+
+# -- continuous batching (hf_decode.Decoder.stream) and the incremental stop check -----------------
+
+
+@pytest.mark.slow
+def test_rows_are_refilled_as_they_end_and_match_each_prompt_alone(
+    backend: HFBackend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven 3-shot prompts through 2 rows, in an order where later prompts are longer than the first
+    two (so a refill must widen the batch). While prompts wait, every decode step runs 2 rows: an
+    ended row is refilled before the next step, not left empty. Each completion equals the prompt's
+    greedy completion alone."""
+    import torch
+
+    from faithbench.harness.backends.hf_decode import ReservedLayer, Sampling
+
+    requests = _fewshot_requests(data_dir, 7)
+    encoded = [backend.encode(r.prompt) for r in requests]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))  # shortest first: widening
+    sequences = [encoded[i] for i in order]
+    shared = shared_prefix_length(sequences)
+    stop = backend.stop_check(("Question:",))
+    steps: list[int] = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda module, args, kwargs: (
+            steps.append(kwargs["input_ids"].shape[0]) if kwargs["input_ids"].shape[1] == 1 else None
+        ),
+        with_kwargs=True,
+    )
+    ended: list[int] = []
+    tokens: dict[int, list[int]] = {}
+    widened: list[int] = []
+    insert = ReservedLayer.insert_columns
+    monkeypatch.setattr(
+        ReservedLayer,
+        "insert_columns",
+        lambda self, start, count: (widened.append(count), insert(self, start, count)),
+    )
+    try:
+        with torch.inference_mode():
+            cache = backend.decoder.prefill_shared(sequences[0][:shared])
+            for position, new in backend.decoder.stream(
+                sequences, shared, cache, 40, Sampling(), stop, rows=2
+            ):
+                ended.append(position)
+                tokens[position] = new
+    finally:
+        hook.remove()
+    assert sorted(ended) == list(range(7))
+    assert widened  # a longer prompt than the room in front of the running row was taken in
+    # Two rows on every step until no prompt waits, then one: never a half-empty step in between.
+    assert steps == sorted(steps, reverse=True) and steps[0] == 2 and steps[-1] == 1
+    assert steps.count(1) < 40  # only the last prompt's tail runs alone
+    config = GenerationConfig(max_new_tokens=40, stop=("Question:",))
+    for position, index in enumerate(order):
+        alone = backend.generate([requests[index]], config)[0]
+        assert backend._completion(tokens[position], config) == alone, requests[index].id
+
+
+def test_the_stop_check_fires_where_a_full_check_does_on_real_text(
+    smollm2_dir: Path, test_rows: list[dict[str, str]]
+) -> None:
+    """The incremental check decodes a row's tail only after a token that can complete a stop string.
+    On GSM8K answers followed by a next question, token by token, it finds the stop at the same step
+    as decoding the whole text at every step does."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from faithbench.harness.backends.hf_decode import StopCheck
+
+    tokenizer = AutoTokenizer.from_pretrained(str(smollm2_dir))
+
+    def decode(tokens: list[int]) -> str:
+        return str(tokenizer.decode(tokens, skip_special_tokens=True))
+
+    stops = ("Question:", "</s>", "<|im_end|>")
+    check = StopCheck(stops, decode, len(tokenizer), torch.device("cpu"))
+    assert check.may_end is not None
+    flagged = int(check.may_end.sum())
+    assert 0 < flagged < len(tokenizer) // 4  # most tokens cannot end a stop string: no decode for them
+    for row in test_rows[:40]:
+        text = f"{row['answer']}\n\nQuestion: {row['question']}"
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        full = next(k for k in range(1, len(ids) + 1) if any(s in decode(ids[:k]) for s in stops))
+        fast = next(k for k in range(1, len(ids) + 1) if bool(check.may_end[ids[k - 1]]) and check(ids[:k]))
+        assert fast == full, row["question"][:40]
+
+
+@pytest.mark.slow
+def test_eval_hands_a_streaming_backend_every_request_and_stores_each_answer_as_it_ends(
+    backend: HFBackend, data_dir: Path, tmp_path: Path
+) -> None:
+    """The runner gives the HF backend the whole pending work in one call (its rows refill across
+    what would have been batches) and appends each sample before the next answer is generated."""
+    from faithbench.harness.runner import EvalConfig, run_eval
+
+    out = tmp_path / "run"
+    calls: list[int] = []
+    stored: list[int] = []
+
+    class Watched:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(backend, name)
+
+        def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
+            raise AssertionError("a streaming backend is not called batch by batch")
+
+        def stream(self, requests: list[Request], config: GenerationConfig) -> Any:
+            calls.append(len(requests))
+            for pair in backend.stream(requests, config):
+                yield pair
+                stored.append(len((out / "samples.jsonl").read_text().splitlines()))
+
+    config = EvalConfig(
+        model="smollm2", limit=5, batch_size=2, max_new_tokens=24, out=out, data_dir=str(data_dir),
+        use_cache=False, progress=False,
+    )  # fmt: skip
+    run = run_eval(config, backend=Watched())  # type: ignore[arg-type]
+    assert calls == [5]
+    assert stored == [1, 2, 3, 4, 5]  # each answer was on disk before the next was generated
+    assert sorted(r.id for r in run.read_samples()) == [f"test-{i}" for i in range(5)]

@@ -58,6 +58,42 @@ def test_recipe_errors_name_file_and_field(tmp_path: Path, text: str, message: s
     assert str(err.value).startswith(str(path)) and message in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("use_vllm: true\nuse_transformers_continuous_batching: true\n", "two generation paths"),
+        ("vllm_server_base_url: http://localhost:8000\n", "for use_vllm with vllm_mode: server"),
+        ("num_generations: 4\ngeneration_batch_size: 6\n", "must be a multiple of num_generations"),
+        ("use_vllm: true\nvllm_mode: remote\n", "field 'vllm_mode'"),
+        ("vllm_gpu_memory_utilization: 1.5\n", "field 'vllm_gpu_memory_utilization'"),
+    ],
+)
+def test_grpo_generation_path_errors_name_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    with pytest.raises(FaithbenchError) as err:
+        load_recipe(path, GRPORecipe)
+    assert str(err.value).startswith(str(path)) and message in str(err.value)
+
+
+def test_grpo_generation_settings_reach_trl(tmp_path: Path) -> None:
+    """Every generation field of the recipe is a GRPOConfig field of the installed TRL, by the same name."""
+    from dataclasses import fields
+
+    from trl import GRPOConfig
+
+    names = {f.name for f in fields(GRPOConfig)}
+    ours = {
+        "use_vllm", "vllm_mode", "vllm_server_base_url", "vllm_gpu_memory_utilization",
+        "use_transformers_continuous_batching", "cache_implementation", "generation_batch_size",
+    }  # fmt: skip
+    assert ours <= set(GRPORecipe.model_fields) and ours <= names
+    path = tmp_path / "ok.yaml"
+    path.write_text("use_transformers_continuous_batching: true\ngeneration_batch_size: 8\n")
+    recipe = load_recipe(path, GRPORecipe)
+    assert recipe.use_transformers_continuous_batching and recipe.generation_batch_size == 8
+
+
 def test_grpo_recipe_needs_a_positive_weight(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("rewards:\n  accuracy: 0\n")

@@ -174,7 +174,7 @@ def finish_training(
         model=spec,
         model_identity=model_identity(base_spec, base),
         adapter=str(adapter),
-        eval_model_spec=f"{base_spec}{LORA_SEPARATOR}{adapter}",
+        eval_model_spec=f"{base_spec}{LORA_SEPARATOR}{adapter.resolve()}",  # from any directory
         data=data,
         device=str(trainer.args.device),
         bf16=bf16,

@@ -114,7 +114,31 @@ class GRPORecipe(Strict):
     backend: Literal["trl", "unsloth"] = Field(
         "trl", description="unsloth: Unsloth's FastLanguageModel, CUDA only, run in a process of its own."
     )
-    use_vllm: bool = Field(False, description="generate with vLLM (colocated; needs a GPU and vllm).")
+    # Generation is nearly all of a GRPO step; these pick TRL's generation path (docs/speed.md has
+    # seconds per step for each).
+    use_vllm: bool = Field(False, description="generate with vLLM (needs a CUDA GPU and vllm).")
+    vllm_mode: Literal["colocate", "server"] = Field(
+        "colocate",
+        description="use_vllm: colocate runs the engine inside the training process, on a share of the GPU "
+        "(vllm_gpu_memory_utilization); server sends requests to a `trl vllm-serve` process.",
+    )
+    vllm_server_base_url: str | None = Field(
+        None, description="vllm_mode server: the server's URL (default: TRL's http://0.0.0.0:8000)."
+    )
+    vllm_gpu_memory_utilization: float = Field(
+        0.3, gt=0, le=1, description="vllm_mode colocate: the share of GPU memory the engine takes."
+    )
+    use_transformers_continuous_batching: bool = Field(
+        False, description="generate with transformers' continuous batching engine (paged attention) "
+        "instead of model.generate; no extra package.",
+    )  # fmt: skip
+    cache_implementation: str | None = Field(
+        None, description="model.generate's KV cache (e.g. static); None: transformers' default (dynamic)."
+    )
+    generation_batch_size: int | None = Field(
+        None, ge=1, description="completions generated at once (a multiple of num_generations); None: one "
+        "training batch per step. Larger batches generate for several steps at a time.",
+    )  # fmt: skip
     data: DataSettings = DataSettings()
     lora: LoraSettings = LoraSettings()
     training: TrainingSettings = TrainingSettings(learning_rate=1e-5)
@@ -163,6 +187,21 @@ class GRPORecipe(Strict):
         judged = [name for name in self.rewards if name.startswith("judge_")]
         if judged and self.judge is None:
             raise ValueError(f"rewards {judged} need a `judge:` (spec of the judge model)")
+        return self
+
+    @model_validator(mode="after")
+    def _generation_path(self) -> GRPORecipe:
+        if self.use_vllm and self.use_transformers_continuous_batching:
+            raise ValueError(
+                "use_vllm and use_transformers_continuous_batching are two generation paths; pick one"
+            )
+        if self.vllm_server_base_url and not (self.use_vllm and self.vllm_mode == "server"):
+            raise ValueError("vllm_server_base_url is for use_vllm with vllm_mode: server")
+        if self.generation_batch_size is not None and self.generation_batch_size % self.num_generations:
+            raise ValueError(
+                f"generation_batch_size ({self.generation_batch_size}) must be a multiple of num_generations "
+                f"({self.num_generations}): each prompt's group is generated together"
+            )
         return self
 
 
