@@ -1,4 +1,4 @@
-"""GSM8K rows through HF `datasets`, from a local folder or the hub.
+"""GSM8K rows from a local folder (JSONL, read and checked line by line) or the hub (HF `datasets`).
 
 Resolution order: an explicit `data_dir`, then `FAITHBENCH_DATA_DIR`, then the hub (`openai/gsm8k`).
 A local folder holds the hub's files as JSONL: `train.jsonl`, `test.jsonl`, and `<split>_socratic.jsonl`
@@ -57,31 +57,34 @@ def load_rows(
     subset: str, split: str, data_dir: str | os.PathLike[str] | None = None
 ) -> tuple[list[Row], DataInfo]:
     folder = resolve_data_dir(data_dir)
-    import datasets  # slow import: only when data is actually needed
-
-    datasets.disable_progress_bars()
-    if folder is None:
-        try:
-            dataset = datasets.load_dataset(HUB_DATASET, subset, split=split)
-        except (ConnectionError, OSError) as exc:
-            raise DataError(
-                f"could not load {HUB_DATASET} ({subset}/{split}) from the hub: {exc}. "
-                "Pass --data-dir or set FAITHBENCH_DATA_DIR to a folder with GSM8K JSONL files."
-            ) from None
-        source, digest = f"hub:{HUB_DATASET}/{subset}", str(dataset._fingerprint)
-    else:
+    if folder is not None:  # a local JSONL file is read as it is checked: no `datasets` import, no Arrow
         path = local_file(folder, subset, split)
         if not path.is_file():
             raise DataError(f"{path}: no such file (expected GSM8K {subset}/{split} as JSONL)")
-        _check_jsonl(path)
-        dataset = datasets.load_dataset("json", data_files=str(path), split="train")
-        source, digest = str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest()
+        checked = _check_jsonl(path)
+        rows = [Row(i, r["question"], r["answer"]) for i, r in enumerate(checked)]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return rows, DataInfo(
+            source=str(path.resolve()), subset=subset, split=split, sha256=digest, n_rows=len(rows)
+        )
+    import datasets  # slow import: only when the hub is asked
+
+    datasets.disable_progress_bars()
+    try:
+        dataset = datasets.load_dataset(HUB_DATASET, subset, split=split)
+    except (ConnectionError, OSError) as exc:
+        raise DataError(
+            f"could not load {HUB_DATASET} ({subset}/{split}) from the hub: {exc}. "
+            "Pass --data-dir or set FAITHBENCH_DATA_DIR to a folder with GSM8K JSONL files."
+        ) from None
+    source, digest = f"hub:{HUB_DATASET}/{subset}", str(dataset._fingerprint)
     rows = [Row(i, r["question"], r["answer"]) for i, r in enumerate(dataset)]
     return rows, DataInfo(source=source, subset=subset, split=split, sha256=digest, n_rows=len(rows))
 
 
-def _check_jsonl(path: Path) -> None:
-    """Name the file, line and field of a bad row before `datasets` reports it less helpfully."""
+def _check_jsonl(path: Path) -> list[dict[str, str]]:
+    """The rows of a GSM8K JSONL file; a bad row is an error naming the file, line and field."""
+    rows: list[dict[str, str]] = []
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -92,3 +95,5 @@ def _check_jsonl(path: Path) -> None:
                     raise DataError(f"{where(path, number, field)}: missing or not a string")
             if "####" not in row["answer"]:
                 raise DataError(f"{where(path, number, 'answer')}: has no '#### <answer>' line")
+            rows.append(row)
+    return rows

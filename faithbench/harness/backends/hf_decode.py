@@ -19,7 +19,8 @@ until the last row stops. Here:
   took a fifth of a SmolLM2 decode step on this CPU);
 - a step makes one device->host copy: the picked tokens with a per-token flag saying whether the
   token could complete a stop string (`StopCheck`); only flagged rows decode their tail;
-- on a CPU, projections of a few rows are computed as `W @ x.T` (`skinny_linear`).
+- on a CPU whose BLAS computes `x @ W.T` for a few rows below memory bandwidth, those projections
+  are computed as `W @ x.T` (`skinny_linear`); which is faster is measured when the model loads.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ SKINNY_ROWS = 4
 
 
 def skinny_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    """`nn.Linear.forward` for decode steps on a CPU. MKL computes `x @ W.T` for 2-4 rows far below
-    memory bandwidth (SmolLM2's 49152 x 576 output layer: 23.6 ms for 2 rows against 9.6 ms for 1),
-    while `W @ x.T` streams the weight once at full bandwidth (3.4 ms for 2 rows; a single row is
-    computed as two, which is faster than one). Measured on this repo's 2-core CPU: a 16-item 5-shot
-    GSM8K run generates in 22.6 s instead of 31.3 s, with the same completions. Other shapes (the
-    prefill's many rows) take the usual path."""
+    """`nn.Linear.forward` for decode steps on a CPU where MKL computes `x @ W.T` for 2-4 rows far below
+    memory bandwidth: `W @ x.T` streams the weight once (a single row is computed as two). It depends
+    on the CPU and the BLAS build, both ways: with torch 2.13 on one AVX-512 machine it made a 16-item
+    5-shot run generate in 22.6 s instead of 31.3 s, on another it doubled a 2-row SmolLM2 step
+    (37.6 -> 71.8 ms). So `skinny_pays` measures it before it is used. Other shapes (the prefill's
+    many rows) take the usual path."""
     flat = x.reshape(-1, x.shape[-1])
     rows = flat.shape[0]
     if rows > SKINNY_ROWS:
@@ -57,6 +58,32 @@ def skinny_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if self.bias is not None:
         y = y + self.bias
     return y.reshape(*x.shape[:-1], y.shape[-1])
+
+
+def skinny_pays(model: torch.nn.Module, repeats: int = 30) -> bool:
+    """Whether `skinny_linear` beats `F.linear` by 10% or more for 2 rows of the model's largest
+    projection, here and now (a few milliseconds; weights are read, not copied)."""
+    import time
+
+    linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
+    if not linears:
+        return False
+    largest = max(linears, key=lambda m: m.weight.numel() if m.weight.shape[0] < 16384 else 0)
+    with torch.inference_mode():
+        x = torch.randn(2, largest.weight.shape[1], dtype=largest.weight.dtype)
+
+        def best(work: Callable[[], object]) -> float:
+            work()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                work()
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        plain = best(lambda: torch.nn.functional.linear(x, largest.weight, largest.bias))
+        skinny = best(lambda: skinny_linear(largest, x))
+    return skinny < 0.9 * plain
 
 
 class ReservedLayer(DynamicLayer):
@@ -212,7 +239,8 @@ class Decoder:
         self, model: Any, pad_token_id: int, eos_token_ids: Sequence[int], device: torch.device
     ) -> None:
         self.model = model
-        if device.type == "cpu":
+        self.skinny = device.type == "cpu" and skinny_pays(model)
+        if self.skinny:
             for module in model.modules():
                 if type(module) is torch.nn.Linear:
                     module.forward = types.MethodType(skinny_linear, module)  # type: ignore[method-assign]
