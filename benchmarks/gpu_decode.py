@@ -8,8 +8,9 @@ Paths, each on the same GSM8K zero-shot chat prompts, greedy, at most `--max-new
 - `vllm`: the vLLM engine, where it is installed (prefix caching on).
 
 Each path is timed from its first request to its last completion, with the model already loaded
-(one load for the transformers paths). Printed per path: wall seconds, generated tokens, tokens/s,
-the share of completions identical to `generate`'s (the peer every other path must match), and the
+(one load for the transformers paths). Printed per path: wall seconds, generated tokens (EOS not
+counted), tokens/s, the share of completion texts identical to `generate`'s (each decoded the way
+faithbench decodes its own; `generate` is the peer every other path must match), and the
 roofline measured on the spot: every decode step reads all weights once, so tokens/s is at most
 rows x (memory bandwidth / weight bytes). A path that fails prints why and the others go on.
 
@@ -57,14 +58,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run_faithbench(backend: HFBackend, requests: list[Request], config: GenerationConfig) -> list[list[int]]:
+Output = tuple[list[str], int]  # completion texts in prompt order, tokens generated
+
+
+def run_faithbench(backend: HFBackend, requests: list[Request], config: GenerationConfig) -> Output:
     completions = backend.generate(requests, config)
-    return [backend.tokenizer(c.text, add_special_tokens=False)["input_ids"] for c in completions]
+    return [c.text for c in completions], sum(c.n_tokens or 0 for c in completions)
+
+
+def _texts(backend: HFBackend, rows: list[list[int]]) -> Output:
+    """Texts as faithbench's backend decodes its own tokens, and how many tokens (EOS excluded)."""
+    return [backend._decode(row) for row in rows], sum(len(row) for row in rows)
 
 
 def run_generate(
     backend: HFBackend, encoded: list[list[int]], config: GenerationConfig, batch: int
-) -> list[list[int]]:
+) -> Output:
     """Plain `transformers.generate` on the backend's model with its usual projections (the CPU
     `skinny_linear` swap is undone for the call)."""
     model, out = backend.model, []
@@ -87,12 +96,12 @@ def run_generate(
                 out += [_until_eos(row[width:].tolist(), backend) for row in generated]
     finally:
         restore()
-    return out
+    return _texts(backend, out)
 
 
 def run_generate_batch(
     backend: HFBackend, encoded: list[list[int]], config: GenerationConfig, batch: int
-) -> list[list[int]]:
+) -> Output:
     from transformers import GenerationConfig as HFGenerationConfig
 
     restore = _plain_linears(backend.model)
@@ -112,8 +121,8 @@ def run_generate_batch(
 
 
 def run_vllm(
-    model_dir: Path, encoded: list[list[int]], config: GenerationConfig, dtype: str
-) -> list[list[int]]:
+    backend: HFBackend, model_dir: Path, encoded: list[list[int]], config: GenerationConfig, dtype: str
+) -> Output:
     from vllm import LLM, SamplingParams, TokensPrompt
 
     llm = LLM(model=str(model_dir), dtype=dtype, enable_prefix_caching=True)
@@ -121,7 +130,7 @@ def run_vllm(
     start = time.perf_counter()  # the engine's start is not generation: time from here
     outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encoded], params, use_tqdm=False)
     run_vllm.seconds = time.perf_counter() - start  # type: ignore[attr-defined]
-    return [list(o.outputs[0].token_ids) for o in outputs]
+    return _texts(backend, [_until_eos(list(o.outputs[0].token_ids), backend) for o in outputs])
 
 
 def _until_eos(tokens: list[int], backend: HFBackend) -> list[int]:
@@ -166,20 +175,20 @@ def main() -> None:
     bandwidth, steps = roofline(backend.device, weight_bytes)
     dtype = str(backend.model.dtype).removeprefix("torch.")
 
-    tokens: dict[str, list[list[int]]] = {}
+    outputs: dict[str, Output] = {}
     seconds: dict[str, float] = {}
     for path in args.paths:
         try:
             _sync(backend.device)
             start = time.perf_counter()
             if path == "faithbench":
-                tokens[path] = run_faithbench(backend, requests, config)
+                outputs[path] = run_faithbench(backend, requests, config)
             elif path == "generate":
-                tokens[path] = run_generate(backend, encoded, config, args.batch)
+                outputs[path] = run_generate(backend, encoded, config, args.batch)
             elif path == "generate_batch":
-                tokens[path] = run_generate_batch(backend, encoded, config, args.batch)
+                outputs[path] = run_generate_batch(backend, encoded, config, args.batch)
             else:
-                tokens[path] = run_vllm(model_dir, encoded, config, dtype)
+                outputs[path] = run_vllm(backend, model_dir, encoded, config, dtype)
             _sync(backend.device)
             seconds[path] = (
                 getattr(run_vllm, "seconds", 0.0) if path == "vllm" else time.perf_counter() - start
@@ -194,15 +203,15 @@ def main() -> None:
         f"GSM8K test first {args.items}, zero-shot chat, greedy, <= {args.max_new_tokens} new tokens, "
         f"{args.batch} rows\n"
     )
-    print("| path | wall s | tokens | tokens/s | same as generate |")
+    print("| path | wall s | tokens | tokens/s | same text as generate |")
     print("|---|--:|--:|--:|--:|")
-    peer = tokens.get("generate")
+    peer = outputs.get("generate")
     for path, wall in seconds.items():
-        n = sum(len(t) for t in tokens[path])
+        texts, n = outputs[path]
         same = (
             "-"
             if peer is None
-            else f"{sum(a == b for a, b in zip(tokens[path], peer, strict=True))}/{args.items}"
+            else f"{sum(a == b for a, b in zip(texts, peer[0], strict=True))}/{args.items}"
         )
         print(f"| {path} | {wall:.1f} | {n} | {n / wall:.0f} | {same} |")
     print(
