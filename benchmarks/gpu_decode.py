@@ -117,7 +117,7 @@ def run_generate_batch(
     finally:
         restore()
     ordered = sorted(results.values(), key=lambda r: int(str(r.request_id).rsplit("_", 1)[-1]))
-    return [_until_eos(list(r.generated_tokens), backend) for r in ordered]
+    return _texts(backend, [_until_eos(list(r.generated_tokens), backend) for r in ordered])
 
 
 def run_vllm(
