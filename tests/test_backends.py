@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -165,18 +164,17 @@ def test_materialised_dir_is_plain_and_reused(smollm2_dir: Path, monkeypatch: py
     def refuse(*args: object) -> None:
         raise AssertionError("materialised again")
 
-    monkeypatch.setattr(smollm2, "_materialise", refuse)
-    start = time.perf_counter()
+    monkeypatch.setattr(smollm2, "_materialise", refuse)  # reuse is checked by refusal, not by a clock
     assert smollm2.smollm2_path() == smollm2_dir
-    assert time.perf_counter() - start < 1.0
     assert weights.stat().st_mtime_ns == before
 
+    import torch
     from transformers import AutoModelForCausalLM
 
-    start = time.perf_counter()
-    AutoModelForCausalLM.from_pretrained(str(smollm2_dir))
-    load_s = time.perf_counter() - start
-    assert load_s < 10, f"loading the materialised model took {load_s:.1f} s"
+    # A plain checkpoint: transformers loads it as it is, full-precision weights, no quantizer.
+    model = AutoModelForCausalLM.from_pretrained(str(smollm2_dir))
+    assert getattr(model.config, "quantization_config", None) is None
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
 @pytest.mark.slow
