@@ -41,38 +41,36 @@ def test_shipped_filter_is_the_default() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "message", "kind"),
     [
-        ("model: smollm2\ntrainig:\n  max_steps: 2\n", "field 'trainig': Extra inputs are not permitted"),
-        ("training:\n  learning_rate: fast\n", "field 'training.learning_rate'"),
-        ("data:\n  source: distilled\n", "needs `path`"),
-        ("model: [unclosed\n", "bad.yaml:2: invalid YAML"),
-        ("- a list\n", "a recipe is a YAML mapping"),
+        (
+            "model: smollm2\ntrainig:\n  max_steps: 2\n",
+            "field 'trainig': Extra inputs are not permitted",
+            SFTRecipe,
+        ),
+        ("training:\n  learning_rate: fast\n", "field 'training.learning_rate'", SFTRecipe),
+        ("data:\n  source: distilled\n", "needs `path`", SFTRecipe),
+        ("model: [unclosed\n", "bad.yaml:2: invalid YAML", SFTRecipe),
+        ("- a list\n", "a recipe is a YAML mapping", SFTRecipe),
+        # GRPO's generation path
+        ("use_vllm: true\nuse_transformers_continuous_batching: true\n", "two generation paths", GRPORecipe),
+        ("vllm_server_base_url: http://localhost:8000\n", "for use_vllm with vllm_mode: server", GRPORecipe),
+        (
+            "num_generations: 4\ngeneration_batch_size: 6\n",
+            "must be a multiple of num_generations",
+            GRPORecipe,
+        ),
+        ("use_vllm: true\nvllm_mode: remote\n", "field 'vllm_mode'", GRPORecipe),
+        ("vllm_gpu_memory_utilization: 1.5\n", "field 'vllm_gpu_memory_utilization'", GRPORecipe),
     ],
 )
-def test_recipe_errors_name_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+def test_recipe_errors_name_file_and_field(
+    tmp_path: Path, text: str, message: str, kind: type[SFTRecipe] | type[GRPORecipe]
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(FaithbenchError) as err:
-        load_recipe(path, SFTRecipe)
-    assert str(err.value).startswith(str(path)) and message in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("use_vllm: true\nuse_transformers_continuous_batching: true\n", "two generation paths"),
-        ("vllm_server_base_url: http://localhost:8000\n", "for use_vllm with vllm_mode: server"),
-        ("num_generations: 4\ngeneration_batch_size: 6\n", "must be a multiple of num_generations"),
-        ("use_vllm: true\nvllm_mode: remote\n", "field 'vllm_mode'"),
-        ("vllm_gpu_memory_utilization: 1.5\n", "field 'vllm_gpu_memory_utilization'"),
-    ],
-)
-def test_grpo_generation_path_errors_name_the_field(tmp_path: Path, text: str, message: str) -> None:
-    path = tmp_path / "g.yaml"
-    path.write_text(text)
-    with pytest.raises(FaithbenchError) as err:
-        load_recipe(path, GRPORecipe)
+        load_recipe(path, kind)
     assert str(err.value).startswith(str(path)) and message in str(err.value)
 
 

@@ -156,22 +156,6 @@ class Decoder:
         out = self.model(**inputs, **{self._cache_arg: cache}, use_cache=True, logits_to_keep=1)
         return out.logits[:, -1, :], getattr(out, self._cache_arg)
 
-    def decode(
-        self,
-        sequences: Sequence[Sequence[int]],
-        shared: int,
-        shared_cache: Any,
-        max_new_tokens: int,
-        sampling: Sampling,
-        stop: StopCheck | None = None,
-        rows: int | None = None,
-    ) -> list[list[int]]:
-        """New tokens for each sequence, in order (`stream`, collected)."""
-        tokens: list[list[int]] = [[] for _ in sequences]
-        for index, new in self.stream(sequences, shared, shared_cache, max_new_tokens, sampling, stop, rows):
-            tokens[index] = new
-        return tokens
-
     def stream(
         self,
         sequences: Sequence[Sequence[int]],
@@ -205,22 +189,16 @@ class Decoder:
         idle: list[int] = []  # rows whose sequence ended with none left to take its place
         while True:
             waiting: list[int] = []  # rows whose sequence ended this step
-            if take:  # rows just (re)filled pick their first token from their prefill's logits
-                picked, flags = self._pick(logits, sampling, stop)
-                for (row, index), token, flag in zip(take, picked, flags, strict=True):
-                    tokens[index] = [token]
-                    state.active[row], state.feed[row] = index, token
-                    if self._ended(tokens[index], token, flag, max_new_tokens, stop):
-                        yield index, tokens.pop(index)
-                        waiting.append(row)
-            else:
-                picked, flags = self._pick(logits, sampling, stop)
-                for row, (index, token, flag) in enumerate(zip(state.active, picked, flags, strict=True)):
-                    tokens[index].append(token)
-                    state.feed[row] = token
-                    if self._ended(tokens[index], token, flag, max_new_tokens, stop):
-                        yield index, tokens.pop(index)
-                        waiting.append(row)
+            for row, index in take:  # rows just (re)filled: `logits` are their prefill's, one a row
+                tokens[index] = []
+                state.active[row] = index
+            picked, flags = self._pick(logits, sampling, stop)
+            for (row, index), token, flag in zip(take or enumerate(state.active), picked, flags, strict=True):
+                tokens[index].append(token)
+                state.feed[row] = token
+                if self._ended(tokens[index], token, flag, max_new_tokens, stop):
+                    yield index, tokens.pop(index)
+                    waiting.append(row)
             take = list(zip(waiting, queue, strict=False))
             idle += waiting[len(take) :]
             if take:  # ended rows take the next sequences; their first tokens come next round
