@@ -98,11 +98,6 @@ class CachedBackend:
                 found[i] = completion
         return [c for c in found if c is not None]
 
-    @property
-    def streams(self) -> bool:
-        """Whether the wrapped backend hands back completions as they end (`stream`)."""
-        return isinstance(self.backend, Streaming)
-
     def stream(self, requests: list[Request], config: GenerationConfig) -> Iterator[tuple[int, Completion]]:
         """Hits first, then each miss as the wrapped backend ends it, stored in the cache at once (a
         kill loses no finished answer)."""

@@ -1,11 +1,11 @@
 """Run a task through a model into a run directory; resume where a previous run stopped.
 
 `run_eval` generates completions and passes each group of new records through its stages (rule
-scoring first, then whatever the caller adds, an LLM judge say) before storing it: a backend that
-streams (continuous batching) gets every pending request at once and each answer is stored the
-moment it ends; others get a batch at a time; `rescore` passes
-a run's stored records through the same stages. The library neither prints nor records runs in the
-results database: the command line does both (faithbench.cli)."""
+scoring first, then whatever the caller adds, an LLM judge say) before storing it. A backend that
+streams (continuous batching) gets every pending request at once, and each answer is stored the
+moment it ends; other backends get a batch at a time. `rescore` passes a run's stored records
+through the same stages. The library neither prints nor records runs in the results database: the
+command line does both (faithbench.cli)."""
 
 from __future__ import annotations
 
