@@ -113,11 +113,11 @@ class StopCheck:
 @dataclass
 class _Rows:
     """The batch being decoded: per row, the sequence it holds, the token it feeds next and how many
-    columns after the shared prefix are its own (suffix plus fed tokens)."""
+    columns after the shared prefix are its own (suffix plus fed tokens: the next token's position
+    is `shared + span`, since padding takes no position)."""
 
     layers: list[ReservedLayer]
     attention: torch.Tensor  # (rows, cache length + 1 once a token is fed)
-    next_position: torch.Tensor  # (rows,)
     active: list[int]
     feed: list[int]
     span: list[int]
@@ -174,15 +174,7 @@ class Decoder:
             return
         suffixes = [list(s[shared:]) for s in sequences]
         batch = min(rows or len(sequences), len(sequences))
-        state = _Rows(
-            layers=[],
-            attention=torch.ones((batch, 0), dtype=torch.long, device=self.device),
-            next_position=torch.zeros(batch, dtype=torch.long, device=self.device),
-            active=list(range(batch)),
-            feed=[0] * batch,
-            span=[0] * batch,
-        )
-        logits = self._fill(state, suffixes[:batch], shared, shared_cache, max_new_tokens)
+        state, logits = self._fill(suffixes[:batch], shared, shared_cache, max_new_tokens)
         queue = iter(range(batch, len(sequences)))
         take = list(enumerate(range(batch)))  # (row, sequence) pairs just started
         tokens: dict[int, list[int]] = {}
@@ -205,7 +197,8 @@ class Decoder:
                 logits = self._refill(state, take, suffixes, shared, shared_cache)
                 continue
             if idle:  # nothing left to start: rows without a sequence leave the batch
-                keep = [row for row in range(len(state.active)) if row not in set(idle)]
+                gone = set(idle)
+                keep = [row for row in range(len(state.active)) if row not in gone]
                 if not keep:
                     return
                 self._select(state, keep)
@@ -218,9 +211,10 @@ class Decoder:
                 Cache(layers=list(state.layers)),
                 input_ids=torch.tensor(state.feed, dtype=torch.long, device=self.device)[:, None],
                 attention_mask=state.attention,
-                position_ids=state.next_position[:, None],
+                position_ids=torch.tensor([shared + span for span in state.span], device=self.device)[
+                    :, None
+                ],
             )
-            state.next_position = state.next_position + 1
             state.span = [span + 1 for span in state.span]
 
     def _ended(
@@ -266,56 +260,59 @@ class Decoder:
                 [state.attention[:, :shared], zeros, state.attention[:, shared:]], dim=1
             )
             length += gap
-        count = len(take)
-        fresh = [ReservedLayer(shared + width) for _ in range(self.n_layers)]
-        if shared_cache is not None:
-            for layer, prefix in zip(fresh, shared_cache.layers, strict=True):
-                layer.update(prefix.keys.expand(count, -1, -1, -1), prefix.values.expand(count, -1, -1, -1))
-        ids = [[self.pad_token_id] * (width - len(s)) + s for s in news]
-        mask = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in news]
-        positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in news]
-        logits, _ = self._forward(
-            Cache(layers=list(fresh)),
-            input_ids=torch.tensor(ids, dtype=torch.long, device=self.device),
-            attention_mask=torch.tensor(mask, dtype=torch.long, device=self.device),
-            position_ids=torch.tensor(positions, dtype=torch.long, device=self.device),
-        )
+        fresh = self._seeded(shared + width, shared_cache, len(take))
+        logits = self._prefill(fresh, news, shared)
         index = torch.tensor(rows, dtype=torch.long, device=self.device)
         for layer, new in zip(state.layers, fresh, strict=True):
             assert new.keys is not None and new.values is not None
             layer.write_rows(index, shared, new.keys[:, :, shared:], new.values[:, :, shared:])
         row_mask = [[1] * shared + [0] * (length - shared - len(s)) + [1] * len(s) for s in news]
         state.attention[index] = torch.tensor(row_mask, dtype=torch.long, device=self.device)
-        state.next_position[rows] = torch.tensor([shared + len(s) for s in news], device=self.device)
         for row, suffix in zip(rows, news, strict=True):
             state.span[row] = len(suffix)
         return logits
 
     def _fill(
-        self, state: _Rows, suffixes: list[list[int]], shared: int, shared_cache: Any, max_new_tokens: int
-    ) -> torch.Tensor:
+        self, suffixes: list[list[int]], shared: int, shared_cache: Any, max_new_tokens: int
+    ) -> tuple[_Rows, torch.Tensor]:
         """The first prefill: every row, laid out `[shared prefix][padding][own suffix]`, with room
-        reserved for the tokens to come. The logits of each row."""
-        batch, width = len(suffixes), max(len(s) for s in suffixes)
-        state.layers = [ReservedLayer(shared + width + max_new_tokens) for _ in range(self.n_layers)]
-        if shared_cache is not None:  # every row starts with the shared prefix's keys and values
-            for layer, prefix in zip(state.layers, shared_cache.layers, strict=True):
-                layer.update(prefix.keys.expand(batch, -1, -1, -1), prefix.values.expand(batch, -1, -1, -1))
-        mask = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
+        reserved for the tokens to come. The batch, and the logits of each row."""
+        width = max(len(s) for s in suffixes)
+        state = _Rows(
+            layers=self._seeded(shared + width + max_new_tokens, shared_cache, len(suffixes)),
+            attention=self._mask(suffixes, shared),
+            active=list(range(len(suffixes))),
+            feed=[0] * len(suffixes),
+            span=[len(s) for s in suffixes],
+        )
+        return state, self._prefill(state.layers, suffixes, shared)
+
+    def _seeded(self, capacity: int, shared_cache: Any, count: int) -> list[ReservedLayer]:
+        """Cache layers for `count` rows, each starting with the shared prefix's keys and values."""
+        layers = [ReservedLayer(capacity) for _ in range(self.n_layers)]
+        if shared_cache is not None:
+            for layer, prefix in zip(layers, shared_cache.layers, strict=True):
+                layer.update(prefix.keys.expand(count, -1, -1, -1), prefix.values.expand(count, -1, -1, -1))
+        return layers
+
+    def _mask(self, suffixes: list[list[int]], shared: int) -> torch.Tensor:
+        """`[shared prefix][padding][own suffix]`: 1 where a row attends."""
+        width = max(len(s) for s in suffixes)
+        rows = [[1] * shared + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
+        return torch.tensor(rows, dtype=torch.long, device=self.device)
+
+    def _prefill(self, layers: list[ReservedLayer], suffixes: list[list[int]], shared: int) -> torch.Tensor:
+        """Run the left-padded suffixes after the shared prefix `layers` hold; positions count real
+        tokens only. The last position's logits of each row."""
+        width = max(len(s) for s in suffixes)
+        ids = [[self.pad_token_id] * (width - len(s)) + s for s in suffixes]
         positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in suffixes]
-        state.attention = torch.tensor(mask, dtype=torch.long, device=self.device)
         logits, _ = self._forward(
-            Cache(layers=list(state.layers)),
-            input_ids=torch.tensor(
-                [[self.pad_token_id] * (width - len(s)) + s for s in suffixes],
-                dtype=torch.long,
-                device=self.device,
-            ),
-            attention_mask=state.attention,
+            Cache(layers=list(layers)),
+            input_ids=torch.tensor(ids, dtype=torch.long, device=self.device),
+            attention_mask=self._mask(suffixes, shared),
             position_ids=torch.tensor(positions, dtype=torch.long, device=self.device),
         )
-        state.next_position = torch.tensor([shared + len(s) for s in suffixes], device=self.device)
-        state.span = [len(s) for s in suffixes]
         return logits
 
     def _select(self, state: _Rows, keep: list[int]) -> None:
@@ -324,7 +321,6 @@ class Decoder:
         for layer in state.layers:
             layer.batch_select_indices(index)
         state.attention = state.attention[index]
-        state.next_position = state.next_position[index]
         state.active = [state.active[row] for row in keep]
         state.feed = [state.feed[row] for row in keep]
         state.span = [state.span[row] for row in keep]
