@@ -483,3 +483,33 @@ def test_eval_hands_a_streaming_backend_every_request_and_stores_each_answer_as_
     assert calls == [5]
     assert stored == [1, 2, 3, 4, 5]  # each answer was on disk before the next was generated
     assert sorted(r.id for r in run.read_samples()) == [f"test-{i}" for i in range(5)]
+
+
+@pytest.mark.slow
+def test_the_response_cache_stores_each_streamed_answer_and_replays_it(
+    backend: HFBackend, tmp_path: Path
+) -> None:
+    """Streaming through the cache: misses are generated and stored as they end; a second pass is
+    all hits, the same completions, and the model is not asked again."""
+    from faithbench.harness.cache import CachedBackend, ResponseCache
+
+    requests = [chat(q, f"q{i}") for i, q in enumerate(QUESTIONS)]
+    config = GenerationConfig(max_new_tokens=8)
+    cached = CachedBackend(backend, ResponseCache(tmp_path / "responses.sqlite"))
+    first = dict(cached.stream(requests, config))
+    assert (cached.hits, cached.misses) == (0, 3)
+    asked: list[int] = []
+    real_stream = backend.stream
+
+    def counting(reqs: list[Request], cfg: GenerationConfig) -> Any:
+        asked.append(len(reqs))
+        return real_stream(reqs, cfg)
+
+    backend.stream = counting  # type: ignore[method-assign]
+    try:
+        second = dict(cached.stream(requests, config))
+    finally:
+        del backend.stream
+    assert (cached.hits, cached.misses) == (3, 3)
+    assert asked == [0] and second == first and sorted(first) == [0, 1, 2]
+    assert first[1] == backend.generate([requests[1]], config)[0]

@@ -82,12 +82,20 @@ class CachedBackend:
     def answerable_ids(self, known: set[str], task: str) -> set[str] | None:
         return self.backend.answerable_ids(known, task)
 
-    def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
+    def _lookup(
+        self, requests: list[Request], config: GenerationConfig
+    ) -> tuple[list[str], list[Completion | None], list[int]]:
+        """Each request's cache key, its cached completion (None on a miss) and the misses' indices;
+        the hit and miss counts are updated."""
         keys = [self.cache.key(self.identity, r, config) for r in requests]
         found = [self.cache.get(k) for k in keys]
         missing = [i for i, c in enumerate(found) if c is None]
         self.hits += len(requests) - len(missing)
         self.misses += len(missing)
+        return keys, found, missing
+
+    def generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
+        keys, found, missing = self._lookup(requests, config)
         if missing:
             fresh = self.backend.generate([requests[i] for i in missing], config)
             # A failed call is not an answer: caching it would replay the failure on every rerun.
@@ -100,19 +108,11 @@ class CachedBackend:
 
     def stream(self, requests: list[Request], config: GenerationConfig) -> Iterator[tuple[int, Completion]]:
         """Hits first, then each miss as the wrapped backend ends it, stored in the cache at once (a
-        kill loses no finished answer)."""
+        kill loses no finished answer; a failed one is not stored, as in `generate`)."""
         if not isinstance(self.backend, Streaming):
             raise TypeError(f"{type(self.backend).__name__} does not stream; call generate")
-        keys = [self.cache.key(self.identity, r, config) for r in requests]
-        missing: list[int] = []
-        for index, key in enumerate(keys):
-            found = self.cache.get(key)
-            if found is None:
-                missing.append(index)
-            else:
-                self.hits += 1
-                yield index, found
-        self.misses += len(missing)
+        keys, found, missing = self._lookup(requests, config)
+        yield from ((i, c) for i, c in enumerate(found) if c is not None)
         for position, completion in self.backend.stream([requests[i] for i in missing], config):
             index = missing[position]
             if completion.error is None:

@@ -180,10 +180,9 @@ def _answered_groups(
 ) -> Iterator[list[tuple[int, Completion]]]:
     """(request index, completion) pairs in groups of `group` as they end, when `backend` streams
     (it gets every request: its rows are refilled as they end); else one batch per `generate` call."""
-    if isinstance(backend, Streaming):
-        stream = model.stream if isinstance(model, CachedBackend) else backend.stream
+    if isinstance(backend, Streaming) and isinstance(model, Streaming):  # model: backend, or its cache
         ready: list[tuple[int, Completion]] = []
-        for pair in stream(requests, generation):
+        for pair in model.stream(requests, generation):
             ready.append(pair)
             if len(ready) >= group:
                 yield ready
