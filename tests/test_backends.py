@@ -344,9 +344,10 @@ def test_decoding_matches_transformers_generate_alone(
 
 
 @pytest.mark.slow
-def test_finished_rows_leave_the_batch(backend: HFBackend) -> None:
+def test_finished_rows_leave_the_batch(backend: HFBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     """Watched at the model's input: each decode step runs only the rows still going, and the last
-    step is the longest row's last token."""
+    step is the longest row's last token (one token a row a step: drafts off)."""
+    monkeypatch.setattr(backend.decoder, "lookahead", 0)
     sizes: list[tuple[int, int]] = []
     hook = backend.model.register_forward_pre_hook(
         lambda module, args, kwargs: sizes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
@@ -373,11 +374,12 @@ def test_rows_are_refilled_as_they_end_and_match_each_prompt_alone(
     """Seven 3-shot prompts through 2 rows, in an order where later prompts are longer than the first
     two (so a refill must widen the batch). While prompts wait, every decode step runs 2 rows: an
     ended row is refilled before the next step, not left empty. Each completion equals the prompt's
-    greedy completion alone."""
+    greedy completion alone. One token a row a step (drafts off), so that steps can be counted."""
     import torch
 
     from faithbench.harness.backends.hf_decode import ReservedLayer, Sampling
 
+    monkeypatch.setattr(backend.decoder, "lookahead", 0)
     requests = _fewshot_requests(data_dir, 7)
     encoded = [backend.encode(r.prompt) for r in requests]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))  # shortest first: widening
@@ -419,6 +421,79 @@ def test_rows_are_refilled_as_they_end_and_match_each_prompt_alone(
     for position, index in enumerate(order):
         alone = backend.generate([requests[index]], config)[0]
         assert backend._completion(tokens[position], config) == alone, requests[index].id
+
+
+def _stream_counting(
+    backend: HFBackend, requests: list[Request], max_new_tokens: int, rows: int
+) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+    """Each sequence's tokens from `Decoder.stream`, and the (rows, tokens a row) of every forward."""
+    import torch
+
+    from faithbench.harness.backends.hf_decode import Sampling
+
+    sequences = [backend.encode(r.prompt) for r in requests]
+    shared = shared_prefix_length(sequences)
+    shapes: list[tuple[int, int]] = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        with torch.inference_mode():
+            cache = backend.decoder.prefill_shared(sequences[0][:shared])
+            stop = backend.stop_check(("Question:",))
+            out = dict(
+                backend.decoder.stream(sequences, shared, cache, max_new_tokens, Sampling(), stop, rows)
+            )
+    finally:
+        hook.remove()
+    return out, shapes
+
+
+@pytest.mark.slow
+def test_prompt_lookup_drafts_give_the_tokens_of_one_at_a_time_in_fewer_steps(
+    backend: HFBackend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3-shot prompts and chat prompts, 3 rows, refills: with drafts every sequence gets exactly the
+    tokens it gets one token a step, in fewer forward passes, some of which fed several tokens a
+    row; rejected draft tokens are cut out of the cache (`keep_columns`) as the run goes."""
+    from faithbench.harness.backends.hf_decode import ReservedLayer
+
+    kept: list[int] = []
+    keep = ReservedLayer.keep_columns
+    monkeypatch.setattr(
+        ReservedLayer,
+        "keep_columns",
+        lambda self, start, index: (kept.append(index.shape[1]), keep(self, start, index)),
+    )
+    for requests, budget in (
+        (_fewshot_requests(data_dir, 5), 48),
+        ([chat(question, f"q{i}") for i, question in enumerate(QUESTIONS)], 96),
+    ):
+        monkeypatch.setattr(backend.decoder, "lookahead", 0)
+        alone, plain = _stream_counting(backend, requests, budget, rows=3)
+        monkeypatch.setattr(backend.decoder, "lookahead", 8)
+        drafted, steps = _stream_counting(backend, requests, budget, rows=3)
+        assert drafted == alone
+        assert len(steps) < len(plain)
+        assert any(rows * width > 3 for rows, width in steps[1:] if width <= 9)  # drafts were fed
+    assert kept  # rejected drafts were cut
+
+
+def test_prompt_lookup_drafts_follow_the_latest_match_with_room() -> None:
+    from faithbench.harness.backends.hf_lookup import Ngrams, RowLookup
+
+    shared = Ngrams([5, 6, 7, 8, 9, 10])
+    row = RowLookup(shared, [1, 5, 6])
+    assert row.draft(3) == [7, 8, 9]  # (5, 6) ends in the shared prefix
+    row.extend([7, 1, 2, 3, 1, 2])
+    assert row.draft(2) == [3, 1]  # (1, 2) seen in the row's own tokens
+    assert row.draft(0) == []
+    loop = RowLookup(Ngrams(), [4, 0, 0, 0, 0, 0, 0, 0])
+    # the latest (0, 0, 0) is followed by one token; the latest with room for 4 is taken
+    assert loop.draft(4) == [0, 0, 0, 0]
+    assert RowLookup(shared, [42, 43]).draft(4) == []  # nothing to copy
+    seam = RowLookup(Ngrams([3, 4, 9, 3]), [4])  # (3, 4) spans the shared prefix and the row
+    assert seam.draft(2) == [9, 3]
 
 
 def test_the_stop_check_fires_where_a_full_check_does_on_real_text(

@@ -12,8 +12,9 @@ until the last row stops. Here:
   row). Only when no prompt is left do rows leave the batch;
 - a row is laid out as `[shared prefix][padding][own tokens]`; the attention mask hides the padding
   and positions count only real tokens, so each row computes what it would alone. A refilled row's
-  tokens end where the others' do; the padding columns every row has in front are cut away once
-  they are a quarter of the cache (`Decoder._compact`), so attention never spans a run's history;
+  tokens end where the others' do; columns no row needs are cut once they are a quarter of the cache;
+- greedy rows feed prompt-lookup drafts (`hf_lookup`) after their token and keep the draft tokens the
+  model agrees with: several tokens for one read of the weights, the same tokens as one at a time;
 - the KV cache has room reserved for the tokens still to come (`ReservedLayer`), so a decode step
   writes one position per layer instead of copying the whole cache (`DynamicLayer`'s `torch.cat`
   took a fifth of a SmolLM2 decode step on this CPU);
@@ -27,14 +28,15 @@ from __future__ import annotations
 
 import inspect
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from transformers.cache_utils import Cache
 
-from faithbench.harness.backends.hf_kernels import ReservedLayer, skinny_linear, skinny_pays
+from faithbench.harness.backends.hf_kernels import ReservedLayer, skinny_linear, skinny_pays, use_packed_gqa
+from faithbench.harness.backends.hf_lookup import Ngrams, RowLookup, StopCheck
 
 __all__ = [
     "Decoder",
@@ -48,6 +50,11 @@ __all__ = [
 
 # Below this many shared tokens, copying the prefix cache saves too little to be worth a pass.
 MIN_SHARED_PREFIX = 32
+# Draft tokens checked a row per step, and the tokens a step may feed in all. A SmolLM2 step on a
+# 2-core CPU costs about the same for 2 or 32 tokens (the weights' read dominates); see docs/speed.md.
+LOOKAHEAD = 10
+STEP_TOKENS_CPU = 32
+STEP_TOKENS_GPU = 1024
 
 
 @dataclass(frozen=True)
@@ -83,33 +90,6 @@ def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
     return n if n >= MIN_SHARED_PREFIX else 0
 
 
-class StopCheck:
-    """Whether a row's new tokens contain a stop string, checked incrementally. A stop string first
-    appears in the text at the step whose token holds its last character (or completes a character
-    split across tokens), so `may_end`, one flag per vocabulary id kept on the device, says which
-    tokens can complete one; only rows that just picked such a token decode their last tokens."""
-
-    def __init__(
-        self, stops: Sequence[str], decode: Callable[[list[int]], str], vocab_size: int, device: torch.device
-    ) -> None:
-        self.stops = [stop for stop in stops if stop]
-        self.decode = decode
-        # every token but a special one has a character, so the stop string lies within these
-        self.window = max((len(stop) for stop in self.stops), default=0) + 8
-        self.may_end: torch.Tensor | None = None
-        if self.stops:
-            last = {stop[-1] for stop in self.stops}
-            flags = [
-                "\ufffd" in text or any(char in text for char in last)
-                for text in (decode([token]) for token in range(vocab_size))
-            ]
-            self.may_end = torch.tensor(flags, dtype=torch.bool, device=device)
-
-    def __call__(self, tokens: list[int]) -> bool:
-        tail = self.decode(tokens[-self.window :])
-        return any(stop in tail for stop in self.stops)
-
-
 @dataclass
 class _Rows:
     """The batch being decoded: per row, the sequence it holds, the token it feeds next and how many
@@ -127,9 +107,19 @@ class Decoder:
     """Decodes token sequences with one model; see the module docstring."""
 
     def __init__(
-        self, model: Any, pad_token_id: int, eos_token_ids: Sequence[int], device: torch.device
+        self,
+        model: Any,
+        pad_token_id: int,
+        eos_token_ids: Sequence[int],
+        device: torch.device,
+        lookahead: int = LOOKAHEAD,
+        step_tokens: int | None = None,
     ) -> None:
         self.model = model
+        # greedy decoding checks up to `lookahead` prompt-lookup draft tokens a row each step, as
+        # long as a step feeds at most `step_tokens` tokens (`_drafts`); 0 turns drafting off
+        self.lookahead = lookahead
+        self.step_tokens = step_tokens or (STEP_TOKENS_CPU if device.type == "cpu" else STEP_TOKENS_GPU)
         self.skinny = device.type == "cpu" and skinny_pays(model)
         if self.skinny:
             for module in model.modules():
@@ -137,6 +127,7 @@ class Decoder:
                     module.forward = types.MethodType(skinny_linear, module)  # type: ignore[method-assign]
         # transformers 5.24 renamed the forward's `past_key_values` to `cache` (the old name warns).
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        use_packed_gqa(base)
         parameters = inspect.signature(base.forward).parameters
         self._cache_arg = "cache" if "cache" in parameters else "past_key_values"
         self.n_layers: int = base.config.get_text_config().num_hidden_layers
@@ -151,10 +142,10 @@ class Decoder:
         ids = torch.tensor([list(prefix)], dtype=torch.long, device=self.device)
         return self._forward(None, input_ids=ids)[1]
 
-    def _forward(self, cache: Any, **inputs: torch.Tensor) -> tuple[torch.Tensor, Any]:
-        """(last-position logits, the cache after this step)."""
-        out = self.model(**inputs, **{self._cache_arg: cache}, use_cache=True, logits_to_keep=1)
-        return out.logits[:, -1, :], getattr(out, self._cache_arg)
+    def _forward(self, cache: Any, keep: int = 1, **inputs: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        """(the last `keep` positions' logits, (rows, keep, vocab); the cache after this step)."""
+        out = self.model(**inputs, **{self._cache_arg: cache}, use_cache=True, logits_to_keep=keep)
+        return out.logits[:, -keep:, :], getattr(out, self._cache_arg)
 
     def stream(
         self,
@@ -175,26 +166,45 @@ class Decoder:
         suffixes = [list(s[shared:]) for s in sequences]
         batch = min(rows or len(sequences), len(sequences))
         state, logits = self._fill(suffixes[:batch], shared, shared_cache, max_new_tokens)
+        prefix = Ngrams(sequences[0][:shared]) if self.lookahead and sampling.temperature <= 0 else None
         queue = iter(range(batch, len(sequences)))
         take = list(enumerate(range(batch)))  # (row, sequence) pairs just started
         tokens: dict[int, list[int]] = {}
+        lookups: dict[int, RowLookup] = {}
+        drafts: list[list[int]] = []  # per row, the draft fed after its token; [] after a prefill
         idle: list[int] = []  # rows whose sequence ended with none left to take its place
         while True:
             waiting: list[int] = []  # rows whose sequence ended this step
             for row, index in take:  # rows just (re)filled: `logits` are their prefill's, one a row
                 tokens[index] = []
                 state.active[row] = index
+                if prefix is not None:
+                    lookups[index] = RowLookup(prefix, suffixes[index])
             picked, flags = self._pick(logits, sampling, stop)
-            for (row, index), token, flag in zip(take or enumerate(state.active), picked, flags, strict=True):
-                tokens[index].append(token)
-                state.feed[row] = token
-                if self._ended(tokens[index], token, flag, max_new_tokens, stop):
-                    yield index, tokens.pop(index)
-                    waiting.append(row)
+            kept: list[int] = []  # per row, how many of its draft tokens the model agreed with
+            for (row, index), row_picked, row_flags in zip(
+                take or enumerate(state.active), picked, flags, strict=True
+            ):
+                agreed = _agreeing(drafts[row], row_picked) if drafts else 0
+                kept.append(agreed)
+                for token, flag in zip(row_picked[: agreed + 1], row_flags, strict=False):
+                    tokens[index].append(token)
+                    if self._ended(tokens[index], token, flag, max_new_tokens, stop):
+                        yield index, tokens.pop(index)
+                        lookups.pop(index, None)
+                        waiting.append(row)
+                        break
+                else:
+                    state.feed[row] = token
+                    if index in lookups:
+                        lookups[index].extend(row_picked[: agreed + 1])
+            if drafts:  # a decode step: each row keeps its token and the draft tokens agreed with
+                self._keep(state, kept, 1 + len(drafts[0]))
             take = list(zip(waiting, queue, strict=False))
             idle += waiting[len(take) :]
             if take:  # ended rows take the next sequences; their first tokens come next round
                 logits = self._refill(state, take, suffixes, shared, shared_cache)
+                drafts = []
                 continue
             if idle:  # nothing left to start: rows without a sequence leave the batch
                 gone = set(idle)
@@ -204,18 +214,48 @@ class Decoder:
                 self._select(state, keep)
                 idle = []
             self._compact(state, shared)
+            drafts = self._drafts(state, lookups, tokens, max_new_tokens)
+            width = 1 + len(drafts[0])
             state.attention = torch.cat(
-                [state.attention, state.attention.new_ones((len(state.active), 1))], dim=1
+                [state.attention, state.attention.new_ones((len(state.active), width))], dim=1
             )
+            fed = [[token, *draft] for token, draft in zip(state.feed, drafts, strict=True)]
             logits, _ = self._forward(
                 Cache(layers=list(state.layers)),
-                input_ids=torch.tensor(state.feed, dtype=torch.long, device=self.device)[:, None],
+                keep=width,
+                input_ids=torch.tensor(fed, dtype=torch.long, device=self.device),
                 attention_mask=state.attention,
-                position_ids=torch.tensor([shared + span for span in state.span], device=self.device)[
-                    :, None
-                ],
+                position_ids=torch.tensor(
+                    [[shared + span + k for k in range(width)] for span in state.span], device=self.device
+                ),
             )
-            state.span = [span + 1 for span in state.span]
+
+    def _drafts(
+        self, state: _Rows, lookups: dict[int, RowLookup], tokens: dict[int, list[int]], max_new_tokens: int
+    ) -> list[list[int]]:
+        """Each row's draft, all cut or padded to one length: as long as the longest, within
+        `lookahead` and the row's budget, and short enough that a step feeds at most `step_tokens`
+        tokens (beyond that a CPU step costs more per token than the drafts save)."""
+        rows = len(state.active)
+        room = min(self.lookahead, self.step_tokens // rows - 1)
+        if not lookups or room <= 0:
+            return [[] for _ in range(rows)]
+        drafts = [
+            lookups[index].draft(min(room, max_new_tokens - len(tokens[index]) - 1)) for index in state.active
+        ]
+        width = max(len(draft) for draft in drafts)
+        # a short draft is padded; a padding token the model happens to pick is as good as a draft's
+        return [draft + [self.pad_token_id] * (width - len(draft)) for draft in drafts]
+
+    def _keep(self, state: _Rows, kept: list[int], width: int) -> None:
+        """After a decode step that fed `width` tokens a row: each row's token and its first
+        `kept[row]` draft tokens are its own from now on; the rest are hidden, and cut out by
+        `_compact` with the padding."""
+        if width > 1:
+            agreed = torch.tensor(kept, device=self.device)[:, None]
+            columns = torch.arange(width, device=self.device)[None, :]
+            state.attention[:, -width:] = (columns <= agreed).to(state.attention.dtype)
+        state.span = [span + 1 + k for span, k in zip(state.span, kept, strict=True)]
 
     def _ended(
         self, tokens: list[int], token: int, flag: int, max_new_tokens: int, stop: StopCheck | None
@@ -229,11 +269,13 @@ class Decoder:
     @staticmethod
     def _pick(
         logits: torch.Tensor, sampling: Sampling, stop: StopCheck | None
-    ) -> tuple[list[int], list[int]]:
-        """The picked tokens and their may-end-a-stop flags, in one device->host copy."""
-        picked = sampling.pick(logits)
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """Per row, the token picked at each fed position and its may-end-a-stop flag, in one
+        device->host copy."""
+        rows, width, vocab = logits.shape
+        picked = sampling.pick(logits.reshape(rows * width, vocab)).reshape(rows, width)
         if stop is None or stop.may_end is None:
-            return picked.tolist(), [0] * len(picked)
+            return picked.tolist(), [[0] * width] * rows
         both = torch.stack([picked, stop.may_end[picked].to(picked.dtype)]).tolist()
         return both[0], both[1]
 
@@ -279,7 +321,10 @@ class Decoder:
         reserved for the tokens to come. The batch, and the logits of each row."""
         width = max(len(s) for s in suffixes)
         state = _Rows(
-            layers=self._seeded(shared + width + max_new_tokens, shared_cache, len(suffixes)),
+            # room for the reply, and for the rejected drafts `_compact` waits to cut
+            layers=self._seeded(
+                shared + width + max_new_tokens + 8 * (self.lookahead + 1), shared_cache, len(suffixes)
+            ),
             attention=self._mask(suffixes, shared),
             active=list(range(len(suffixes))),
             feed=[0] * len(suffixes),
@@ -326,14 +371,25 @@ class Decoder:
         state.span = [state.span[row] for row in keep]
 
     def _compact(self, state: _Rows, shared: int) -> None:
-        """Cut the padding columns every row has after the shared prefix once they are a quarter of
-        the cache: refilled rows end where the others do, so without this the cache (and every
-        step's attention) would grow with the whole run's history."""
+        """Cut the columns after the shared prefix that a row does not attend to (the padding in
+        front of refilled rows, rejected draft tokens) once they are a quarter of the cache: each row
+        keeps its own columns in order, right-aligned. Without this the cache (and every step's
+        attention) would grow with the whole run's history."""
         length = state.layers[0].length
-        gap = length - shared - max(state.span)
+        width = max(state.span)
+        gap = length - shared - width
         if gap >= 32 and 4 * gap >= length:
+            own = state.attention[:, shared:]
+            # a stable sort puts each row's hidden columns first, its own after them, in order
+            index = torch.sort(own, dim=1, stable=True).indices[:, own.shape[1] - width :]
             for layer in state.layers:
-                layer.drop_columns(shared, gap)
-            state.attention = torch.cat(
-                [state.attention[:, :shared], state.attention[:, shared + gap :]], dim=1
-            )
+                layer.keep_columns(shared, index + shared)
+            state.attention = torch.cat([state.attention[:, :shared], own.gather(1, index)], dim=1)
+
+
+def _agreeing(draft: list[int], picked: list[int]) -> int:
+    """How many leading draft tokens are those the model picked after the tokens before them."""
+    agreed = 0
+    while agreed < len(draft) and draft[agreed] == picked[agreed]:
+        agreed += 1
+    return agreed

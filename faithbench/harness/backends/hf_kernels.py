@@ -103,12 +103,16 @@ class ReservedLayer(DynamicLayer):
         self._keys[rows, :, first:end] = keys
         self._values[rows, :, first:end] = values
 
-    def drop_columns(self, start: int, count: int) -> None:
-        """Remove positions [start, start + count) of every row (padding no row attends to)."""
-        end = self.length
-        self._keys[:, :, start : end - count] = self._keys[:, :, start + count : end].clone()
-        self._values[:, :, start : end - count] = self._values[:, :, start + count : end].clone()
-        self.length = end - count
+    def keep_columns(self, start: int, index: torch.Tensor) -> None:
+        """Positions [start, length) of each row become the columns `index` names for that row
+        (rows, count), in that order: how a row's padding and rejected draft tokens are cut out."""
+        count = index.shape[1]
+        gather = index[:, None, :, None].expand(-1, self._keys.shape[1], -1, self._keys.shape[3])
+        keys = self._keys[:, :, : self.length].gather(2, gather)
+        values = self._values[:, :, : self.length].gather(2, gather)
+        self._keys[:, :, start : start + count] = keys
+        self._values[:, :, start : start + count] = values
+        self.length = start + count
         self.keys, self.values = self._keys[:, :, : self.length], self._values[:, :, : self.length]
 
     def insert_columns(self, start: int, count: int) -> None:
@@ -129,3 +133,50 @@ def _grown(buffer: torch.Tensor, capacity: int) -> torch.Tensor:
     grown = buffer.new_empty((*buffer.shape[:2], capacity, buffer.shape[3]))
     grown[:, :, : buffer.shape[2]] = buffer
     return grown
+
+
+# The name the decoding loop's models are switched to (`use_packed_gqa`).
+PACKED_GQA = "faithbench_packed_gqa"
+
+
+def packed_gqa_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """SDPA attention that never copies the KV cache for grouped-query heads. transformers' `sdpa`
+    does so for a single query token (`pack_gqa`), but for several (a prefill, a step with draft
+    tokens) under a padding mask it calls `repeat_kv`, which copies every layer's whole cache once per
+    head group each call: two thirds of a 14-row 2-token SmolLM2 step on this CPU. Here the queries of
+    a group's heads are stacked as extra query rows against their one key/value head, the mask
+    repeated to match."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    groups = getattr(module, "num_key_value_groups", 1)
+    length = query.shape[2]
+    if groups == 1 or length == 1 or attention_mask is None or attention_mask.shape[1] != 1:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    batch, heads, _, dim = query.shape
+    # head h is key/value head h // groups: (batch, kv heads, groups * queries, dim), group-major
+    packed = query.reshape(batch, heads // groups, groups * length, dim)
+    mask = attention_mask[:, :, None].expand(-1, -1, groups, -1, -1)
+    mask = mask.reshape(attention_mask.shape[0], 1, groups * length, attention_mask.shape[-1])
+    out = torch.nn.functional.scaled_dot_product_attention(
+        packed, key, value, attn_mask=mask, scale=kwargs.get("scaling")
+    )
+    return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
+
+
+def use_packed_gqa(model: Any) -> None:
+    """Switch `model` (a transformers model on `sdpa`) to `packed_gqa_attention`."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    if getattr(model.config, "_attn_implementation", None) != "sdpa":
+        return
+    AttentionInterface.register(PACKED_GQA, packed_gqa_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(PACKED_GQA, sdpa_mask)
+    model.set_attn_implementation(PACKED_GQA)
