@@ -35,7 +35,13 @@ from typing import Any
 import torch
 from transformers.cache_utils import Cache
 
-from faithbench.harness.backends.hf_kernels import ReservedLayer, skinny_linear, skinny_pays, use_packed_gqa
+from faithbench.harness.backends.hf_kernels import (
+    ReservedLayer,
+    shared_prefix,
+    skinny_linear,
+    skinny_pays,
+    use_packed_gqa,
+)
 from faithbench.harness.backends.hf_lookup import Ngrams, RowLookup, StopCheck
 
 __all__ = [
@@ -142,9 +148,13 @@ class Decoder:
         ids = torch.tensor([list(prefix)], dtype=torch.long, device=self.device)
         return self._forward(None, input_ids=ids)[1]
 
-    def _forward(self, cache: Any, keep: int = 1, **inputs: torch.Tensor) -> tuple[torch.Tensor, Any]:
-        """(the last `keep` positions' logits, (rows, keep, vocab); the cache after this step)."""
-        out = self.model(**inputs, **{self._cache_arg: cache}, use_cache=True, logits_to_keep=keep)
+    def _forward(
+        self, cache: Any, keep: int = 1, shared: int = 0, **inputs: torch.Tensor
+    ) -> tuple[torch.Tensor, Any]:
+        """(the last `keep` positions' logits, (rows, keep, vocab); the cache after this step). The
+        first `shared` columns of every row of `cache` hold the shared prefix (`shared_prefix`)."""
+        with shared_prefix(shared):
+            out = self.model(**inputs, **{self._cache_arg: cache}, use_cache=True, logits_to_keep=keep)
         return out.logits[:, -keep:, :], getattr(out, self._cache_arg)
 
     def stream(
@@ -208,7 +218,7 @@ class Decoder:
                 continue
             if idle:  # nothing left to start: rows without a sequence leave the batch
                 gone = set(idle)
-                keep = [row for row in range(len(state.active)) if row not in gone]
+                keep = {row for row in range(len(state.active)) if row not in gone}
                 if not keep:
                     return
                 self._select(state, keep)
@@ -223,6 +233,7 @@ class Decoder:
             logits, _ = self._forward(
                 Cache(layers=list(state.layers)),
                 keep=width,
+                shared=shared,
                 input_ids=torch.tensor(fed, dtype=torch.long, device=self.device),
                 attention_mask=state.attention,
                 position_ids=torch.tensor(
@@ -354,21 +365,25 @@ class Decoder:
         positions = [[shared + max(0, k - (width - len(s))) for k in range(width)] for s in suffixes]
         logits, _ = self._forward(
             Cache(layers=list(layers)),
+            shared=shared,
             input_ids=torch.tensor(ids, dtype=torch.long, device=self.device),
             attention_mask=self._mask(suffixes, shared),
             position_ids=torch.tensor(positions, dtype=torch.long, device=self.device),
         )
         return logits
 
-    def _select(self, state: _Rows, keep: list[int]) -> None:
-        """Only rows `keep` stay in the batch."""
-        index = torch.tensor(keep, dtype=torch.long, device=self.device)
+    def _select(self, state: _Rows, keep: set[int]) -> None:
+        """Only rows `keep` stay in the batch. Rows kept beyond the new row count move into the
+        places of rows that left (`ReservedLayer.keep_rows`); the others stay where they are."""
+        count = len(keep)
+        movers = iter(sorted(row for row in keep if row >= count))
+        order = [row if row in keep else next(movers) for row in range(count)]
         for layer in state.layers:
-            layer.batch_select_indices(index)
-        state.attention = state.attention[index]
-        state.active = [state.active[row] for row in keep]
-        state.feed = [state.feed[row] for row in keep]
-        state.span = [state.span[row] for row in keep]
+            layer.keep_rows(order)
+        state.attention = state.attention[torch.tensor(order, dtype=torch.long, device=self.device)]
+        state.active = [state.active[row] for row in order]
+        state.feed = [state.feed[row] for row in order]
+        state.span = [state.span[row] for row in order]
 
     def _compact(self, state: _Rows, shared: int) -> None:
         """Cut the columns after the shared prefix that a row does not attend to (the padding in
