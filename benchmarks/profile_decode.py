@@ -1,11 +1,12 @@
 """Where a decode step of the `hf:` loop spends its time: median step time for a few rows after a
-5-shot GSM8K prompt, with `skinny_linear` on and off side by side, and optionally torch.profiler's
-table of the ops.
+5-shot GSM8K prompt, with `skinny_linear` on and off and cascade attention on and off, each pair
+side by side, and optionally torch.profiler's table of the ops.
 
     .venv/bin/python benchmarks/profile_decode.py [--rows 2] [--steps 128] [--profile]
 
 Each configuration decodes the same `--rows` prompts greedily for `--steps` tokens (no stop
-strings), timing every forward pass of one token per row; printed: the median over those steps.
+strings), one token a row a step (prompt-lookup drafts off, so steps compare), timing every
+forward pass; printed: the median over those steps.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import torch
 
+from faithbench.harness.backends import hf_kernels
 from faithbench.harness.backends.hf import HFBackend
 from faithbench.harness.backends.hf_decode import Sampling, shared_prefix_length, skinny_linear
 from faithbench.harness.backends.smollm2 import smollm2_path
@@ -40,14 +42,15 @@ def decode(backend: HFBackend, encoded: list[list[int]], steps: int) -> list[flo
     times: list[float] = []
     forward = backend.decoder._forward
 
-    def timed(cache: Any, **inputs: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    def timed(cache: Any, keep: int = 1, shared: int = 0, **inputs: torch.Tensor) -> tuple[torch.Tensor, Any]:
         start = time.perf_counter()
-        out = forward(cache, **inputs)
+        out = forward(cache, keep, shared, **inputs)
         if inputs["input_ids"].shape[1] == 1:
             times.append(time.perf_counter() - start)
         return out
 
     backend.decoder._forward = timed  # type: ignore[method-assign]
+    lookahead, backend.decoder.lookahead = backend.decoder.lookahead, 0
     try:
         shared = shared_prefix_length(encoded)
         with torch.inference_mode():
@@ -55,6 +58,7 @@ def decode(backend: HFBackend, encoded: list[list[int]], steps: int) -> list[flo
             list(backend.decoder.stream(encoded, shared, cache, steps, Sampling(), None, len(encoded)))
     finally:
         backend.decoder._forward = forward  # type: ignore[method-assign]
+        backend.decoder.lookahead = lookahead
     return times
 
 
@@ -80,6 +84,14 @@ def main() -> None:
         set_skinny(backend, on)
         times = decode(backend, encoded, args.steps)
         print(f"skinny_linear {'on ' if on else 'off'}: median step {statistics.median(times) * 1e3:.1f} ms")
+    set_skinny(backend, backend.decoder.skinny)
+    cascade_rows = hf_kernels.CASCADE_ROWS
+    for on in (False, True, False, True):
+        hf_kernels.CASCADE_ROWS = 1 if on else 1 << 30
+        times = decode(backend, encoded, args.steps)
+        state = "on " if on else "off"
+        print(f"cascade attention {state}: median step {statistics.median(times) * 1e3:.1f} ms")
+    hf_kernels.CASCADE_ROWS = cascade_rows
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
 

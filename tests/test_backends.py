@@ -309,38 +309,72 @@ def _fewshot_requests(data_dir: Path, n: int) -> list[Request]:
     return [Request(id=item.id, prompt=task.prompt(item, shots)) for item in items]
 
 
+def _generate_alone(reference: Any, backend: HFBackend, request: Request, max_new_tokens: int) -> str:
+    """`transformers.generate` greedy on one prompt: no padding, no shared cache, stock attention."""
+    import torch
+
+    ids = torch.tensor([backend.encode(request.prompt)])
+    with torch.inference_mode():
+        out = reference.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            stop_strings=["Question:"],
+            tokenizer=backend.tokenizer,
+            eos_token_id=list(backend.eos_token_ids),
+            pad_token_id=backend.pad_token_id,
+        )
+    return str(backend.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)).split("Question:")[
+        0
+    ]
+
+
 @pytest.mark.slow
 def test_decoding_matches_transformers_generate_alone(
     backend: HFBackend, data_dir: Path, smollm2_dir: Path
 ) -> None:
     """The peer: `transformers.generate` greedy on each prompt alone (no padding, no shared cache,
-    a freshly loaded model whose projections take the usual path). The loop, with 3-shot prompts
-    sharing their exemplars and rows of different lengths in one batch, gives the same tokens."""
-    import torch
+    a freshly loaded model whose projections and attention take the usual path). The loop, with
+    3-shot prompts sharing their exemplars, rows of different lengths in one batch and prompt-lookup
+    drafts, gives the same tokens."""
     from transformers import AutoModelForCausalLM
 
     reference = AutoModelForCausalLM.from_pretrained(str(smollm2_dir)).eval()
-
     requests = [*_fewshot_requests(data_dir, 3), chat(QUESTIONS[1], "chat")]
-    config = GenerationConfig(max_new_tokens=24, stop=("Question:",))
-    ours = backend.generate(requests, config)
+    ours = backend.generate(requests, GenerationConfig(max_new_tokens=24, stop=("Question:",)))
     encoded = [backend.encode(r.prompt) for r in requests[:3]]
     assert shared_prefix_length(encoded) > 300  # the exemplars
+    assert backend.decoder.lookahead > 0
     for request, completion in zip(requests, ours, strict=True):
-        ids = torch.tensor([backend.encode(request.prompt)])
-        with torch.inference_mode():
-            out = reference.generate(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=24,
-                do_sample=False,
-                stop_strings=["Question:"],
-                tokenizer=backend.tokenizer,
-                eos_token_id=list(backend.eos_token_ids),
-                pad_token_id=backend.pad_token_id,
-            )
-        peer = str(backend.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
-        assert completion.text == peer.split("Question:")[0], request.id
+        assert completion.text == _generate_alone(reference, backend, request, 24), request.id
+
+
+@pytest.mark.slow
+def test_many_rows_with_cascade_attention_match_transformers_generate_alone(
+    data_dir: Path, smollm2_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From `CASCADE_ROWS` rows, the shared prefix is attended to once for all rows; 8 3-shot prompts
+    in 8 rows still give each prompt's greedy completion alone."""
+    from transformers import AutoModelForCausalLM
+
+    from faithbench.harness.backends import hf_kernels
+
+    cascades: list[int] = []
+    cascade = hf_kernels._cascade
+    monkeypatch.setattr(
+        hf_kernels,
+        "_cascade",
+        lambda packed, *rest: (cascades.append(packed.shape[0]), cascade(packed, *rest))[1],
+    )
+    many = load_backend("smollm2", batch_size=hf_kernels.CASCADE_ROWS)
+    assert isinstance(many, HFBackend)
+    requests = _fewshot_requests(data_dir, hf_kernels.CASCADE_ROWS)
+    ours = many.generate(requests, GenerationConfig(max_new_tokens=24, stop=("Question:",)))
+    assert cascades and max(cascades) == hf_kernels.CASCADE_ROWS
+    reference = AutoModelForCausalLM.from_pretrained(str(smollm2_dir)).eval()
+    for request, completion in zip(requests, ours, strict=True):
+        assert completion.text == _generate_alone(reference, many, request, 24), request.id
 
 
 @pytest.mark.slow

@@ -257,6 +257,8 @@ class HFBackend(LocalWeights):
             "device": str(self.device),
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "batch_size": self.batch_size,
+            # greedy: prompt-lookup draft tokens checked a row a step (the same tokens, fewer steps)
+            "draft_tokens": self.decoder.lookahead,
         }
 
     def __repr__(self) -> str:

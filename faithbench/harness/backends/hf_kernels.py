@@ -208,23 +208,34 @@ def packed_gqa_attention(
             packed, key, value, attn_mask=mask, scale=scale
         )
         return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
+    out = _cascade(packed, key, value, mask, shared, scale)
+    return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
+
+
+def _cascade(
+    packed: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor, shared: int, scale: Any
+) -> torch.Tensor:
+    """Packed queries (batch, kv heads, queries, dim) against the first `shared` columns of row 0 in
+    one call and each row's own columns under `mask` in another, merged by log-sum-exp."""
+    batch, kv_heads, queries, dim = packed.shape
     flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu  # returns the log-sum-exp too
-    rows = packed.transpose(0, 1).reshape(1, heads // groups, batch * groups * length, dim)
+    rows = packed.transpose(0, 1).reshape(1, kv_heads, batch * queries, dim)
     out_shared, lse_shared = flash(rows, key[:1, :, :shared], value[:1, :, :shared], scale=scale)
-    out_shared = out_shared.reshape(heads // groups, batch, groups * length, dim).transpose(0, 1)
-    lse_shared = lse_shared.reshape(heads // groups, batch, groups * length).transpose(0, 1)
+    out_shared = out_shared.reshape(kv_heads, batch, queries, dim).transpose(0, 1)
+    lse_shared = lse_shared.reshape(kv_heads, batch, queries).transpose(0, 1)
     own = mask[..., shared:]
     if own.dtype == torch.bool:
         alive = own.any(dim=-1)
-        own = torch.zeros(own.shape, dtype=query.dtype, device=query.device).masked_fill_(~own, float("-inf"))
+        own = torch.zeros(own.shape, dtype=packed.dtype, device=packed.device).masked_fill_(
+            ~own, float("-inf")
+        )
     else:
         alive = (own > float("-inf")).any(dim=-1)
     out_own, lse_own = flash(packed, key[:, :, shared:], value[:, :, shared:], attn_mask=own, scale=scale)
     lse_own = lse_own.masked_fill(~alive, float("-inf"))  # a padding query sees none of its own
     top = torch.maximum(lse_shared, lse_own)
     w_shared, w_own = (lse_shared - top).exp_()[..., None], (lse_own - top).exp_()[..., None]
-    out = (out_shared * w_shared + out_own * w_own) / (w_shared + w_own)
-    return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
+    return (out_shared * w_shared + out_own * w_own) / (w_shared + w_own)
 
 
 def use_packed_gqa(model: Any) -> None:
