@@ -27,6 +27,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -140,13 +141,18 @@ def _until_eos(tokens: list[int], backend: HFBackend) -> list[int]:
     return tokens
 
 
-def _plain_linears(model: torch.nn.Module) -> Callable[[], None]:
+def _plain_linears(model: Any) -> Callable[[], None]:
+    """The model as transformers ships it while a peer path runs: plain `nn.Linear` forwards and
+    stock `sdpa` attention instead of the loop's (`generate_batch` refuses other attention)."""
     swapped = [m for m in model.modules() if type(m) is torch.nn.Linear and "forward" in m.__dict__]
     saved = [m.__dict__.pop("forward") for m in swapped]
+    attention = model.config._attn_implementation
+    model.set_attn_implementation("sdpa")
 
     def restore() -> None:
         for module, forward in zip(swapped, saved, strict=True):
             module.forward = forward  # type: ignore[method-assign]
+        model.set_attn_implementation(attention)
 
     return restore
 
