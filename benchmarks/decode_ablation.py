@@ -3,10 +3,12 @@ prompts: greedy, at most 256 new tokens, stopping at `Question:`) with the loop 
 one part switched off at a time, alternated over `--rounds` in one process so machine noise hits all.
 
     .venv/bin/python benchmarks/decode_ablation.py [--items 16 64] [--rounds 2] [--batch 16]
+                                                   [--device cuda --dtype bfloat16]
 
 Parts:
 - `drafts off`: no prompt-lookup drafts (one token a row a step);
-- `cascade off`: every row reads its own copy of the shared prefix's keys and values;
+- `cascade off`: every row reads its own copy of the shared prefix's keys and values (cascade
+  attention runs on a CPU only, so on a GPU this equals `as shipped`);
 - `stock sdpa`: transformers' `sdpa` attention, which copies the KV cache per head group when a
   step feeds several tokens a row.
 
@@ -78,20 +80,26 @@ def main() -> None:
     parser.add_argument("--items", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda")
+    parser.add_argument("--dtype", default=None, help="float32 | bfloat16 (default: by device)")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(os.environ.get("FAITHBENCH_DATA_DIR", "../shared/data/gsm8k"))
     )
     args = parser.parse_args()
     task = TASKS.get("gsm8k-fewshot")
     shots = task.fewshot_rows(5, str(args.data_dir))
-    backend = HFBackend(str(smollm2_path()), batch_size=args.batch, device="cpu")
+    backend = HFBackend(str(smollm2_path()), batch_size=args.batch, device=args.device, dtype=args.dtype)
     forwards: list[int] = []
     backend.model.register_forward_pre_hook(lambda module, args: forwards.append(1))
     config = GenerationConfig(max_new_tokens=256, stop=("Question:",))
-    print(f"SmolLM2-135M fp32, {torch.get_num_threads()} threads, {args.batch} rows, {args.rounds} rounds")
+    dtype = str(backend.model.dtype).removeprefix("torch.")
+    threads = torch.get_num_threads()
+    print(f"SmolLM2-135M {dtype} on {backend.device}, {threads} CPU threads, {args.batch} rows")
     for count in args.items:
         items, _ = task.load(str(args.data_dir), limit=count)
         requests = [Request(id=item.id, prompt=task.prompt(item, shots)) for item in items]
+        with torch.inference_mode():  # warm-up: first-call costs (the stop check's table) go here
+            backend.generate(requests[:2], config)
         seconds: dict[str, list[float]] = {name: [] for name in CONFIGS}
         texts: dict[str, list[str]] = {}
         steps: dict[str, int] = {}

@@ -513,6 +513,34 @@ def test_prompt_lookup_drafts_give_the_tokens_of_one_at_a_time_in_fewer_steps(
     assert kept  # rejected drafts were cut
 
 
+@pytest.mark.slow
+def test_a_looping_reply_is_drafted_further_each_step(
+    backend: HFBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply that repeats itself (`1, 2, 1, 2, ...`) has every draft taken whole, so a row's reach
+    grows from FIRST_REACH by 2 a step up to LOOKAHEAD: 40 tokens in a handful of steps, the same
+    text as one token a step."""
+    from faithbench.harness.backends import hf_decode
+
+    request = raw("Count: 1, 2, 1, 2, 1, 2, 1, 2, 1, 2,", "loop")
+    config = GenerationConfig(max_new_tokens=40)
+    shapes: list[tuple[int, int]] = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        drafted = backend.generate([request], config)[0]
+    finally:
+        hook.remove()
+    monkeypatch.setattr(backend.decoder, "lookahead", 0)
+    assert drafted == backend.generate([request], config)[0]
+    assert drafted.n_tokens == 40 and drafted.text.startswith(" 1, 2, 1, 2")
+    widths = [width for _, width in shapes[1:]]  # after the prefill
+    assert widths[0] == 1 + hf_decode.FIRST_REACH
+    assert widths == sorted(widths) and widths[-1] == 1 + hf_decode.LOOKAHEAD
+    assert len(widths) < 8
+
+
 def test_prompt_lookup_drafts_follow_the_latest_match_with_room() -> None:
     from faithbench.harness.backends.hf_lookup import Ngrams, RowLookup
 

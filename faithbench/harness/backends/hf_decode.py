@@ -15,13 +15,12 @@ until the last row stops. Here:
   tokens end where the others' do; columns no row needs are cut once they are a quarter of the cache;
 - greedy rows feed prompt-lookup drafts (`hf_lookup`) after their token and keep the draft tokens the
   model agrees with: several tokens for one read of the weights, the same tokens as one at a time;
-- the KV cache has room reserved for the tokens still to come (`ReservedLayer`), so a decode step
-  writes one position per layer instead of copying the whole cache (`DynamicLayer`'s `torch.cat`
-  took a fifth of a SmolLM2 decode step on this CPU);
+- the layers below are in `hf_kernels`: a KV cache with room reserved (a step writes one position
+  a layer; `DynamicLayer`'s `torch.cat` took a fifth of a CPU step), attention that never copies
+  the cache per head group and reads the shared prefix once for many rows, and skinny projections
+  where the CPU's BLAS is slow for a few rows;
 - a step makes one device->host copy: the picked tokens with a per-token flag saying whether the
-  token could complete a stop string (`StopCheck`); only flagged rows decode their tail;
-- on a CPU whose BLAS computes `x @ W.T` for a few rows below memory bandwidth, those projections
-  are computed as `W @ x.T` (`skinny_linear`); which is faster is measured when the model loads.
+  token could complete a stop string (`StopCheck`); only flagged rows decode their tail.
 """
 
 from __future__ import annotations
@@ -56,11 +55,10 @@ __all__ = [
 
 # Below this many shared tokens, copying the prefix cache saves too little to be worth a pass.
 MIN_SHARED_PREFIX = 32
-# Draft tokens checked a row per step, and the tokens a step may feed in all. A SmolLM2 step on a
-# 2-core CPU costs about the same for 2 or 32 tokens (the weights' read dominates); see docs/speed.md.
-LOOKAHEAD = 10
-STEP_TOKENS_CPU = 32
-STEP_TOKENS_GPU = 1024
+# Prompt-lookup drafts: at most LOOKAHEAD tokens a row, FIRST_REACH at first (+2 after a draft taken
+# whole, -1 after one cut short), and at most STEP_TOKENS_* fed in a step: past 32 a 2-core CPU step
+# costs more than drafts save (docs/speed.md); the GPU figure is a guess, not yet measured.
+LOOKAHEAD, FIRST_REACH, STEP_TOKENS_CPU, STEP_TOKENS_GPU = 10, 3, 32, 1024
 
 
 @dataclass(frozen=True)
@@ -122,9 +120,7 @@ class Decoder:
         step_tokens: int | None = None,
     ) -> None:
         self.model = model
-        # greedy decoding checks up to `lookahead` prompt-lookup draft tokens a row each step, as
-        # long as a step feeds at most `step_tokens` tokens (`_drafts`); 0 turns drafting off
-        self.lookahead = lookahead
+        self.lookahead = lookahead  # draft tokens a greedy row may check a step; 0: no drafts
         self.step_tokens = step_tokens or (STEP_TOKENS_CPU if device.type == "cpu" else STEP_TOKENS_GPU)
         self.skinny = device.type == "cpu" and skinny_pays(model)
         if self.skinny:
@@ -181,7 +177,9 @@ class Decoder:
         take = list(enumerate(range(batch)))  # (row, sequence) pairs just started
         tokens: dict[int, list[int]] = {}
         lookups: dict[int, RowLookup] = {}
+        reach: dict[int, int] = {}  # per sequence, how many draft tokens to try next (`_drafts`)
         drafts: list[list[int]] = []  # per row, the draft fed after its token; [] after a prefill
+        drafted: list[int] = []  # per row, how many of its draft's tokens are its own (not padding)
         idle: list[int] = []  # rows whose sequence ended with none left to take its place
         while True:
             waiting: list[int] = []  # rows whose sequence ended this step
@@ -190,6 +188,7 @@ class Decoder:
                 state.active[row] = index
                 if prefix is not None:
                     lookups[index] = RowLookup(prefix, suffixes[index])
+                    reach[index] = FIRST_REACH
             picked, flags = self._pick(logits, sampling, stop)
             kept: list[int] = []  # per row, how many of its draft tokens the model agreed with
             for (row, index), row_picked, row_flags in zip(
@@ -197,6 +196,8 @@ class Decoder:
             ):
                 agreed = _agreeing(drafts[row], row_picked) if drafts else 0
                 kept.append(agreed)
+                if drafts and drafted[row]:  # reach further after a draft taken whole, less after one cut
+                    reach[index] = reach[index] + 2 if agreed >= drafted[row] else max(1, reach[index] - 1)
                 for token, flag in zip(row_picked[: agreed + 1], row_flags, strict=False):
                     tokens[index].append(token)
                     if self._ended(tokens[index], token, flag, max_new_tokens, stop):
@@ -224,7 +225,7 @@ class Decoder:
                 self._select(state, keep)
                 idle = []
             self._compact(state, shared)
-            drafts = self._drafts(state, lookups, tokens, max_new_tokens)
+            drafts, drafted = self._drafts(state, lookups, reach, tokens, max_new_tokens)
             width = 1 + len(drafts[0])
             state.attention = torch.cat(
                 [state.attention, state.attention.new_ones((len(state.active), width))], dim=1
@@ -242,21 +243,29 @@ class Decoder:
             )
 
     def _drafts(
-        self, state: _Rows, lookups: dict[int, RowLookup], tokens: dict[int, list[int]], max_new_tokens: int
-    ) -> list[list[int]]:
-        """Each row's draft, all cut or padded to one length: as long as the longest, within
-        `lookahead` and the row's budget, and short enough that a step feeds at most `step_tokens`
-        tokens (beyond that a CPU step costs more per token than the drafts save)."""
+        self,
+        state: _Rows,
+        lookups: dict[int, RowLookup],
+        reach: dict[int, int],
+        tokens: dict[int, list[int]],
+        max_new_tokens: int,
+    ) -> tuple[list[list[int]], list[int]]:
+        """Each row's draft, padded to the longest, and its own length: within the row's reach (as
+        in transformers' assisted decoding), `lookahead` and its token budget, and short enough that
+        a step feeds at most `step_tokens` tokens (past that a CPU step costs more than drafts save)."""
         rows = len(state.active)
         room = min(self.lookahead, self.step_tokens // rows - 1)
         if not lookups or room <= 0:
-            return [[] for _ in range(rows)]
+            return [[] for _ in range(rows)], [0] * rows
         drafts = [
-            lookups[index].draft(min(room, max_new_tokens - len(tokens[index]) - 1)) for index in state.active
+            lookups[index].draft(min(room, reach[index], max_new_tokens - len(tokens[index]) - 1))
+            for index in state.active
         ]
         width = max(len(draft) for draft in drafts)
         # a short draft is padded; a padding token the model happens to pick is as good as a draft's
-        return [draft + [self.pad_token_id] * (width - len(draft)) for draft in drafts]
+        return [draft + [self.pad_token_id] * (width - len(draft)) for draft in drafts], [
+            len(d) for d in drafts
+        ]
 
     def _keep(self, state: _Rows, kept: list[int], width: int) -> None:
         """After a decode step that fed `width` tokens a row: each row's token and its first
