@@ -261,11 +261,9 @@ class Decoder:
             lookups[index].draft(min(room, reach[index], max_new_tokens - len(tokens[index]) - 1))
             for index in state.active
         ]
-        width = max(len(draft) for draft in drafts)
+        lengths = [len(draft) for draft in drafts]
         # a short draft is padded; a padding token the model happens to pick is as good as a draft's
-        return [draft + [self.pad_token_id] * (width - len(draft)) for draft in drafts], [
-            len(d) for d in drafts
-        ]
+        return [draft + [self.pad_token_id] * (max(lengths) - len(draft)) for draft in drafts], lengths
 
     def _keep(self, state: _Rows, kept: list[int], width: int) -> None:
         """After a decode step that fed `width` tokens a row: each row's token and its first
