@@ -354,8 +354,9 @@ def test_decoding_matches_transformers_generate_alone(
 def test_many_rows_with_cascade_attention_match_transformers_generate_alone(
     data_dir: Path, smollm2_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """From `CASCADE_ROWS` rows, the shared prefix is attended to once for all rows; 8 3-shot prompts
-    in 8 rows still give each prompt's greedy completion alone."""
+    """From `CASCADE_ROWS` rows, a decode step attends to the shared prefix once for all rows; 12
+    3-shot prompts streaming through 8 rows (refills keep them full) still give each prompt's greedy
+    completion alone."""
     from transformers import AutoModelForCausalLM
 
     from faithbench.harness.backends import hf_kernels
@@ -369,7 +370,7 @@ def test_many_rows_with_cascade_attention_match_transformers_generate_alone(
     )
     many = load_backend("smollm2", batch_size=hf_kernels.CASCADE_ROWS)
     assert isinstance(many, HFBackend)
-    requests = _fewshot_requests(data_dir, hf_kernels.CASCADE_ROWS)
+    requests = _fewshot_requests(data_dir, hf_kernels.CASCADE_ROWS + 4)
     ours = many.generate(requests, GenerationConfig(max_new_tokens=24, stop=("Question:",)))
     assert cascades and max(cascades) == hf_kernels.CASCADE_ROWS
     reference = AutoModelForCausalLM.from_pretrained(str(smollm2_dir)).eval()
