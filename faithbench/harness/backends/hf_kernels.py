@@ -212,12 +212,12 @@ def packed_gqa_attention(
     packed = query.reshape(batch, heads // groups, groups * length, dim)
     mask = attention_mask[:, :, None].expand(-1, -1, groups, -1, -1)
     mask = mask.reshape(attention_mask.shape[0], 1, groups * length, attention_mask.shape[-1])
-    if not cascade:
+    if cascade:
+        out = _cascade(packed, key, value, mask, shared, scale)
+    else:
         out = torch.nn.functional.scaled_dot_product_attention(
             packed, key, value, attn_mask=mask, scale=scale
         )
-        return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
-    out = _cascade(packed, key, value, mask, shared, scale)
     return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
 
 

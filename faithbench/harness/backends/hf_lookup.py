@@ -16,6 +16,7 @@ prompt's suffix and its reply, `RowLookup`); n-grams are found by dictionary loo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 
 import torch
 
@@ -81,15 +82,16 @@ class RowLookup:
             if length <= n:
                 continue
             gram = tuple(self._slice(length - n, n))
-            ends = [*self.shared.ends.get(gram, ()), *self.own.ends.get(gram, ())]
             best = -1
-            for end in reversed(ends):
+            # latest first: the row's own tokens, then the shared prefix (no list is copied)
+            for end in chain(reversed(self.own.ends.get(gram, ())), reversed(self.shared.ends.get(gram, ()))):
                 if end >= length:
                     continue  # the row's own last tokens
-                if best < 0 or length - end >= count:
-                    best = end
                 if length - end >= count:
+                    best = end
                     break
+                if best < 0:
+                    best = end
             if best >= 0:
                 return self._slice(best, min(count, length - best))
         return []
